@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { LIMITS, shortText, stringList } from "./common.js";
+
+const attributeValue = z.union([shortText(500), stringList(200, 50)], {
+  message: "must be a string or an array of strings",
+});
+
+/** Element 2: advanced info / preferences. */
+export const preferencesShape = {
+  occupation: shortText(100).optional(),
+  food_preferences: stringList().optional(),
+  sport_preferences: stringList().optional(),
+  hobby_preferences: stringList().optional(),
+  languages: stringList(50, 30).optional(),
+  travel_styles: stringList().optional(),
+  attributes: z
+    .record(
+      z.string().regex(/^[a-z0-9_]{1,64}$/, "keys must be 1-64 characters of a-z 0-9 _"),
+      attributeValue,
+    )
+    .refine((r) => Object.keys(r).length <= LIMITS.attributes, {
+      message: `at most ${LIMITS.attributes} attributes`,
+    })
+    .optional(),
+  schema_version: z.number().int().min(1).max(1000).optional(),
+};
+export const Preferences = z.strictObject(preferencesShape);
+export type Preferences = z.infer<typeof Preferences>;

@@ -1,0 +1,180 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { COLLECTIONS, type DocElement, ELEMENTS, SINGLETONS } from "../elements/registry.js";
+import { SELF, type StoredDoc } from "../elements/stored.js";
+
+export class VersionConflict extends Error {}
+
+/** Episodic records live after every document ("~" sorts last) so a cold refill reads documents only. */
+const EPISODIC = "~";
+const FEEDBACK = `${EPISODIC}FEEDBACK#`;
+
+export interface FeedbackRecord {
+  feedback_id: string;
+  interaction_id: string;
+  rating: number;
+  tags?: string[];
+  comments?: string;
+  timestamp: string;
+  seq: number;
+}
+
+const pk = (user: string) => `USER#${user}`;
+const sk = (element: DocElement, id: string) => {
+  const def = ELEMENTS[element];
+  return def.kind === "singleton" ? def.sk : `${def.sk}${id}`;
+};
+
+function toDoc(item: Record<string, unknown>): StoredDoc {
+  return {
+    user_id: String(item.user_id),
+    element: item.element as DocElement,
+    id: String(item.id),
+    data: (item.data as Record<string, unknown>) ?? {},
+    fv: (item.fv as Record<string, number>) ?? {},
+    seq: Number(item.seq),
+    rev: Number(item.rev),
+    created_at: String(item.created_at),
+    updated_at: String(item.updated_at),
+  };
+}
+
+/** DynamoDB, the source of truth: single table, one partition per user, conditional writes on `rev`. */
+export class DynamoStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async get(user: string, element: DocElement, id = SELF): Promise<StoredDoc | undefined> {
+    const r = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(user), sk: sk(element, id) },
+        ConsistentRead: true,
+      }),
+    );
+    return r.Item ? toDoc(r.Item) : undefined;
+  }
+
+  /** Writes `doc` only if the stored revision is still `doc.rev - 1` (or absent for rev 1). */
+  async put(doc: StoredDoc): Promise<void> {
+    const prev = doc.rev - 1;
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(doc.user_id), sk: sk(doc.element, doc.id), ...doc },
+          ConditionExpression: prev === 0 ? "attribute_not_exists(pk)" : "#rev = :prev",
+          ...(prev === 0
+            ? {}
+            : { ExpressionAttributeNames: { "#rev": "rev" }, ExpressionAttributeValues: { ":prev": prev } }),
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") throw new VersionConflict();
+      throw err;
+    }
+  }
+
+  async delete(doc: StoredDoc): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: pk(doc.user_id), sk: sk(doc.element, doc.id) },
+          ConditionExpression: "#rev = :rev",
+          ExpressionAttributeNames: { "#rev": "rev" },
+          ExpressionAttributeValues: { ":rev": doc.rev },
+        }),
+      );
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") throw new VersionConflict();
+      throw err;
+    }
+  }
+
+  /** Every document of a user (not the episodic records): the cold-cache refill. */
+  async loadUser(user: string): Promise<StoredDoc[]> {
+    const out: StoredDoc[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk AND sk < :ep",
+          ExpressionAttributeValues: { ":pk": pk(user), ":ep": EPISODIC },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const it of r.Items ?? []) out.push(toDoc(it));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  /** Idempotent by feedback_id: a replayed job finds the record already there. */
+  async addFeedback(user: string, f: FeedbackRecord): Promise<boolean> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(user), sk: `${FEEDBACK}${f.timestamp}#${f.feedback_id}`, user_id: user, ...f },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === "ConditionalCheckFailedException") return false;
+      throw err;
+    }
+  }
+
+  /** Newest first; `cursor` is the opaque position after the last item of the previous page. */
+  async listFeedback(
+    user: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: FeedbackRecord[]; next_cursor: string | null }> {
+    const after = cursor ? Buffer.from(cursor, "base64url").toString("utf8") : undefined;
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+        ExpressionAttributeValues: { ":pk": pk(user), ":p": FEEDBACK },
+        ScanIndexForward: false,
+        Limit: limit + 1,
+        ...(after?.startsWith(FEEDBACK) ? { ExclusiveStartKey: { pk: pk(user), sk: after } } : {}),
+      }),
+    );
+    const all = r.Items ?? [];
+    const page = all.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(({ pk: _p, sk: _s, user_id: _u, ...f }) => f as FeedbackRecord),
+      next_cursor: all.length > limit && last ? Buffer.from(String(last.sk)).toString("base64url") : null,
+    };
+  }
+
+  /** Every item of the user's partition (used by export and erasure proofs). */
+  async countUserItems(user: string): Promise<number> {
+    const r = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": pk(user) },
+        Select: "COUNT",
+        ConsistentRead: true,
+      }),
+    );
+    return r.Count ?? 0;
+  }
+}
+
+export const ALL_DOC_ELEMENTS: readonly DocElement[] = [...SINGLETONS, ...COLLECTIONS];

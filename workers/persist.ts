@@ -1,0 +1,89 @@
+import { type Job, UnrecoverableError } from "bullmq";
+import { PersistPayload, type PersistResult } from "../queues/persist.js";
+import type { StoredDoc } from "../src/elements/stored.js";
+import type { DynamoStore } from "../src/repositories/dynamo-store.js";
+import { VersionConflict } from "../src/repositories/dynamo-store.js";
+import type { HotStore } from "../src/repositories/redis-hot.js";
+import { applyWrite } from "../src/services/apply.js";
+import { appendToSummary } from "../src/services/feedback-summary.js";
+
+export interface PersistDeps {
+  store: DynamoStore;
+  hot: HotStore;
+  now?: () => Date;
+}
+
+const MAX_CONFLICTS = 20;
+
+/**
+ * DynamoDB first (conditional on the revision read), then Redis (guarded by revision).
+ * A replay finds the write already applied and only repairs Redis, so at-least-once
+ * delivery never shows twice.
+ */
+export function createPersistProcessor(deps: PersistDeps) {
+  const now = () => (deps.now?.() ?? new Date()).toISOString();
+
+  async function applyWithRetry(p: PersistPayload): Promise<PersistResult> {
+    const element = p.op === "add_feedback" ? "feedback_summary" : p.element;
+    const id = "id" in p && p.id && p.op !== "add_feedback" ? p.id : "self";
+    for (let i = 0; i < MAX_CONFLICTS; i++) {
+      const cur = await deps.store.get(p.user_id, element, id);
+      const r = applyWrite(cur, p, now());
+      try {
+        if (r.kind === "write") {
+          await deps.store.put(r.doc);
+          await deps.hot.upsert(r.doc);
+          return { element, id, version: r.doc.rev, applied: true };
+        }
+        if (r.kind === "delete" && cur) {
+          await deps.store.delete(cur);
+          await deps.hot.remove(cur);
+          return { element, id, version: null, applied: true };
+        }
+      } catch (err) {
+        if (err instanceof VersionConflict) continue; // another write landed first: re-read and re-apply
+        throw err;
+      }
+      if (cur) await deps.hot.upsert(cur); // replay: make sure the hot tier has what DynamoDB has
+      return { element, id, version: cur?.rev ?? null, applied: false };
+    }
+    throw new Error(`gave up after ${MAX_CONFLICTS} concurrent-write conflicts`);
+  }
+
+  async function addFeedback(p: Extract<PersistPayload, { op: "add_feedback" }>): Promise<PersistResult> {
+    const data = p.data as {
+      interaction_id: string;
+      rating: number;
+      tags?: string[];
+      comments?: string;
+      timestamp?: string;
+    };
+    const record = { ...data, feedback_id: p.id, timestamp: data.timestamp ?? now(), seq: p.seq };
+    const added = await deps.store.addFeedback(p.user_id, record);
+    if (added) {
+      for (let i = 0; i < MAX_CONFLICTS; i++) {
+        const cur = await deps.store.get(p.user_id, "feedback_summary");
+        const doc: StoredDoc = appendToSummary(cur, p.user_id, record, now());
+        try {
+          await deps.store.put(doc);
+          await deps.hot.upsert(doc);
+          break;
+        } catch (err) {
+          if (!(err instanceof VersionConflict)) throw err;
+        }
+      }
+    }
+    return { element: "feedback", id: p.id, version: 1, applied: added };
+  }
+
+  return async (job: Job): Promise<PersistResult> => {
+    const parsed = PersistPayload.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(
+        `invalid persist payload: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+      );
+    }
+    const p = parsed.data;
+    return p.op === "add_feedback" ? addFeedback(p) : applyWithRetry(p);
+  };
+}

@@ -39,6 +39,9 @@ export class PersistQueue {
   ) {
     this.queue = new Queue(PERSIST_QUEUE, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
     this.events = new QueueEvents(PERSIST_QUEUE, { connection: blocking, prefix });
+    // Connection errors surface as 503s on the requests that hit them; without listeners BullMQ prints them raw.
+    this.queue.on("error", () => {});
+    this.events.on("error", () => {});
   }
 
   async ready(): Promise<void> {

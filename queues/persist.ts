@@ -28,6 +28,28 @@ export const PersistPayload = z.discriminatedUnion("op", [
     ...base,
   }),
   z.object({ op: z.literal("add_feedback"), id: ItemId, data, ...base }),
+  // Cadences (README "Cadences"): journal entries, condensed goal progress, inferred preferences.
+  z.object({ op: z.literal("add_journal"), id: ItemId, data, ...base }),
+  z.object({
+    op: z.literal("condense_progress"),
+    element: z.literal("goal"),
+    id: ItemId,
+    drop: z.array(ItemId).max(10_000),
+    summary: z.string().max(2000),
+    ...base,
+  }),
+  z.object({
+    op: z.literal("infer"),
+    element: z.literal("preferences"),
+    data,
+    provenance: z.object({
+      source_text: z.string().max(4000),
+      at: z.string().max(40),
+      engine: z.string().max(20),
+      confidence: z.record(z.string(), z.number().min(0).max(1)),
+    }),
+    ...base,
+  }),
 ]);
 export type PersistPayload = z.infer<typeof PersistPayload>;
 

@@ -41,3 +41,23 @@ export class UnavailableError extends AppError {
     super(503, "unavailable", `${dependency} is unavailable, retry later`);
   }
 }
+export class RateLimitedError extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(429, "rate_limited", `${message}; retry after ${retryAfterS} s`);
+  }
+}
+export class ErasureIncompleteError extends AppError {
+  constructor(readonly remaining: Record<string, number>) {
+    super(
+      503,
+      "erasure_incomplete",
+      `records remain after erasure (${Object.entries(remaining)
+        .filter(([, n]) => n > 0)
+        .map(([t, n]) => `${t}: ${n}`)
+        .join(", ")}); retry, erasure is idempotent`,
+    );
+  }
+}

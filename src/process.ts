@@ -13,8 +13,14 @@ export function runUntilSignal(system: System, log: Logger, graceMs = 30_000): v
       process.exit(1);
     }, graceMs);
     force.unref();
+    // Every worker stops taking jobs now (each still finishes the ones it runs); system.close()
+    // then stops the server first and awaits these same closes before closing connections.
+    for (const w of system.workers) w.close().catch(() => {});
     system.close().then(
-      () => process.exit(0),
+      () => {
+        log.info({ signal }, "stopped");
+        process.exit(0);
+      },
       () => process.exit(1),
     );
   };

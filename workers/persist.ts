@@ -6,11 +6,19 @@ import { VersionConflict } from "../src/repositories/dynamo-store.js";
 import type { HotStore } from "../src/repositories/redis-hot.js";
 import { applyWrite } from "../src/services/apply.js";
 import { appendToSummary } from "../src/services/feedback-summary.js";
+import { type EmbedEnqueue, followUpEmbed } from "./embed-follow-up.js";
 
 export interface PersistDeps {
   store: DynamoStore;
   hot: HotStore;
   now?: () => Date;
+  /** Cadences: the user index (timezone buckets) and the journal writer (src/cadence/). */
+  userIndex?: {
+    noteWrite(doc: { user_id: string; element: string; data: Record<string, unknown> }): Promise<void>;
+  };
+  journal?: { add(p: Extract<PersistPayload, { op: "add_journal" }>): Promise<PersistResult> };
+  /** Semantic memory: enqueues the embed job of an embeddable element (queues/embed.ts). */
+  embed?: EmbedEnqueue;
 }
 
 const MAX_CONFLICTS = 20;
@@ -23,16 +31,19 @@ const MAX_CONFLICTS = 20;
 export function createPersistProcessor(deps: PersistDeps) {
   const now = () => (deps.now?.() ?? new Date()).toISOString();
 
-  async function applyWithRetry(p: PersistPayload): Promise<PersistResult> {
+  async function applyWithRetry(p: Exclude<PersistPayload, { op: "add_journal" }>): Promise<PersistResult> {
     const element = p.op === "add_feedback" ? "feedback_summary" : p.element;
     const id = "id" in p && p.id && p.op !== "add_feedback" ? p.id : "self";
     for (let i = 0; i < MAX_CONFLICTS; i++) {
       const cur = await deps.store.get(p.user_id, element, id);
+      if (!cur && p.op === "create" && (await deps.store.wasDeleted(p.user_id, element, id)))
+        return { element, id, version: null, applied: false }; // a replay after the delete
       const r = applyWrite(cur, p, now());
       try {
         if (r.kind === "write") {
           await deps.store.put(r.doc);
           await deps.hot.upsert(r.doc);
+          await deps.userIndex?.noteWrite(r.doc);
           return { element, id, version: r.doc.rev, applied: true };
         }
         if (r.kind === "delete" && cur) {
@@ -84,6 +95,14 @@ export function createPersistProcessor(deps: PersistDeps) {
       );
     }
     const p = parsed.data;
-    return p.op === "add_feedback" ? addFeedback(p) : applyWithRetry(p);
+    if (p.op === "add_journal") {
+      if (!deps.journal) throw new UnrecoverableError("this worker has no journal store");
+      return deps.journal.add(p);
+    }
+    if (p.op === "add_feedback")
+      await deps.userIndex?.noteWrite({ user_id: p.user_id, element: "feedback", data: {} });
+    const result = p.op === "add_feedback" ? await addFeedback(p) : await applyWithRetry(p);
+    await followUpEmbed(deps.embed, job, p, result);
+    return result;
   };
 }

@@ -25,6 +25,8 @@ export interface ElementDef {
   score?: (data: Record<string, unknown>) => number;
   /** Fields the vector/semantic layer and text rendering read. */
   defaults?: Record<string, unknown>;
+  /** Kept in DynamoDB (history) but never in the hot tier: cancelled Google Calendar events. */
+  hidden?: (data: Record<string, unknown>) => boolean;
 }
 
 const FAR = 253402300799000; // 9999-12-31: sorts items without a date last
@@ -33,7 +35,13 @@ const keys = (shape: z.ZodRawShape) => Object.keys(shape);
 
 export const ELEMENTS: Record<DocElement, ElementDef> = {
   profile: { name: "profile", kind: "singleton", sk: "PROFILE", fields: keys(profileShape) },
-  preferences: { name: "preferences", kind: "singleton", sk: "PREFERENCES", fields: keys(preferencesShape) },
+  // `provenance` (server-managed): where inferred values came from (src/services/provenance.ts).
+  preferences: {
+    name: "preferences",
+    kind: "singleton",
+    sk: "PREFERENCES",
+    fields: [...keys(preferencesShape), "provenance"],
+  },
   state: { name: "state", kind: "singleton", sk: "STATE", fields: keys(stateShape) },
   feedback_summary: {
     name: "feedback_summary",
@@ -46,7 +54,7 @@ export const ELEMENTS: Record<DocElement, ElementDef> = {
     kind: "collection",
     sk: "GOAL#",
     idField: "goal_id",
-    fields: [...keys(goalShape), "progress", "progress_summary"],
+    fields: [...keys(goalShape), "progress", "progress_summary", "provenance"],
     defaults: { status: "active", priority: 3 },
     // priority first (1 = highest), then target date: one ZSET gives the context order.
     score: (d) =>
@@ -57,7 +65,7 @@ export const ELEMENTS: Record<DocElement, ElementDef> = {
     kind: "collection",
     sk: "TODO#",
     idField: "todo_id",
-    fields: keys(todoShape),
+    fields: [...keys(todoShape), "provenance"],
     defaults: { status: "pending", priority: 3 },
     score: (d) => (d.due_date ? toEpochMs(String(d.due_date)) : FAR),
   },
@@ -68,6 +76,7 @@ export const ELEMENTS: Record<DocElement, ElementDef> = {
     idField: "event_id",
     fields: [...keys(eventShape), "last_modified", "source"],
     defaults: { calendar_id: "manual", source: "manual" },
+    hidden: (d) => d.status === "cancelled",
     score: (d) => toEpochMs(String(d.start)),
   },
 };

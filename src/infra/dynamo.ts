@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import dynalite from "dynalite";
+import { StartupError } from "./redis.js";
 
 export interface EmbeddedDynamo {
   endpoint: string;
@@ -21,7 +22,15 @@ export async function startEmbeddedDynamo(dataDir: string, port: number): Promis
   mkdirSync(path, { recursive: true });
   const server = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((res, rej) => {
-    server.once("error", rej);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      rej(
+        err.code === "EADDRINUSE"
+          ? new StartupError(
+              `port ${port} for the embedded DynamoDB is in use (another instance?): set DYNALITE_PORT and DATA_DIR, or DYNAMODB_ENDPOINT to share one`,
+            )
+          : err,
+      ),
+    );
     server.listen(port, "127.0.0.1", () => res());
   });
   const addr = server.address() as AddressInfo;
@@ -34,9 +43,12 @@ export async function startEmbeddedDynamo(dataDir: string, port: number): Promis
 export function createDynamo(endpoint: string | undefined, region: string): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
     region,
-    ...(endpoint
-      ? { endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 3 }
+    ...(endpoint && endpoint !== "aws" ? { endpoint } : {}),
+    // Local DynamoDB-compatible servers accept any key; a real endpoint uses the default credential chain.
+    ...(endpoint?.startsWith("http://") && !process.env.AWS_ACCESS_KEY_ID
+      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
       : {}),
+    maxAttempts: 3,
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },

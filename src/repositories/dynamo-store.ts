@@ -1,4 +1,5 @@
 import {
+  BatchWriteCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -13,6 +14,12 @@ export class VersionConflict extends Error {}
 /** Episodic records live after every document ("~" sorts last) so a cold refill reads documents only. */
 const EPISODIC = "~";
 const FEEDBACK = `${EPISODIC}FEEDBACK#`;
+/** Key-only markers of deleted collection items (no user data), after the documents like feedback. */
+const DELETED = `${EPISODIC}DELETED#`;
+
+/** Whether `cursor` is one listFeedback handed out (the sort key of a page's last item). */
+export const isFeedbackCursor = (cursor: string): boolean =>
+  Buffer.from(cursor, "base64url").toString("utf8").startsWith(FEEDBACK);
 
 export interface FeedbackRecord {
   feedback_id: string;
@@ -82,7 +89,19 @@ export class DynamoStore {
     }
   }
 
+  /**
+   * Deletes the document. A key-only marker is written first, so a create job replayed after
+   * the delete (at-least-once delivery) finds it (`wasDeleted`) instead of bringing the item back.
+   */
   async delete(doc: StoredDoc): Promise<void> {
+    if (ELEMENTS[doc.element].kind === "collection") {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: pk(doc.user_id), sk: `${DELETED}${sk(doc.element, doc.id)}`, user_id: doc.user_id },
+        }),
+      );
+    }
     try {
       await this.db.send(
         new DeleteCommand({
@@ -97,6 +116,17 @@ export class DynamoStore {
       if ((err as { name?: string }).name === "ConditionalCheckFailedException") throw new VersionConflict();
       throw err;
     }
+  }
+
+  async wasDeleted(user: string, element: DocElement, id: string): Promise<boolean> {
+    const r = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(user), sk: `${DELETED}${sk(element, id)}` },
+        ConsistentRead: true,
+      }),
+    );
+    return r.Item !== undefined;
   }
 
   /** Every document of a user (not the episodic records): the cold-cache refill. */
@@ -136,6 +166,20 @@ export class DynamoStore {
     }
   }
 
+  /** One feedback record by its timestamp and id (the semantic tier keeps both with the vector). */
+  async getFeedback(user: string, timestamp: string, id: string): Promise<FeedbackRecord | undefined> {
+    const r = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: pk(user), sk: `${FEEDBACK}${timestamp}#${id}` },
+        ConsistentRead: true,
+      }),
+    );
+    if (!r.Item) return undefined;
+    const { pk: _p, sk: _s, user_id: _u, ...f } = r.Item;
+    return f as FeedbackRecord;
+  }
+
   /** Newest first; `cursor` is the opaque position after the last item of the previous page. */
   async listFeedback(
     user: string,
@@ -164,16 +208,68 @@ export class DynamoStore {
 
   /** Every item of the user's partition (used by export and erasure proofs). */
   async countUserItems(user: string): Promise<number> {
-    const r = await this.db.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: "pk = :pk",
-        ExpressionAttributeValues: { ":pk": pk(user) },
-        Select: "COUNT",
-        ConsistentRead: true,
-      }),
-    );
-    return r.Count ?? 0;
+    let n = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": pk(user) },
+          Select: "COUNT",
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      n += r.Count ?? 0;
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return n;
+  }
+
+  /** Every feedback record of the user, newest first (all pages). */
+  async allFeedback(user: string): Promise<Omit<FeedbackRecord, "seq">[]> {
+    const out: Omit<FeedbackRecord, "seq">[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.listFeedback(user, 100, cursor);
+      for (const { seq: _s, ...f } of page.items) out.push(f);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return out;
+  }
+
+  /** Deletes the whole partition (documents and episodic records); returns how many items went. */
+  async eraseUser(user: string): Promise<number> {
+    let n = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const r = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "pk = :pk",
+          ExpressionAttributeValues: { ":pk": pk(user) },
+          ProjectionExpression: "pk, sk",
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      const keys = (r.Items ?? []).map((it) => ({ pk: it.pk, sk: it.sk }));
+      for (let i = 0; i < keys.length; i += 25) n += await this.deleteBatch(keys.slice(i, i + 25));
+      start = r.LastEvaluatedKey;
+    } while (start);
+    return n;
+  }
+
+  private async deleteBatch(keys: Record<string, unknown>[]): Promise<number> {
+    let pending = keys.map((Key) => ({ DeleteRequest: { Key } }));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= 8) throw new Error("DynamoDB kept items unprocessed; erasure incomplete");
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      const r = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+      pending = (r.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+    }
+    return keys.length;
   }
 }
 

@@ -34,6 +34,8 @@ export interface UserSnapshot {
   goal: HotDoc[];
   todo: HotDoc[];
   event: HotDoc[];
+  /** The stored morning digest (JSON), written by the digest worker (src/cadence/digest-store.ts). */
+  digest?: string | null;
 }
 
 function parseHash(flat: string[] | undefined): HotDoc | undefined {
@@ -87,6 +89,8 @@ export class HotStore {
 
   private upsertOn(t: Target, doc: StoredDoc): Promise<unknown> {
     const def = ELEMENTS[doc.element];
+    // Hidden documents (cancelled events) leave the hot tier on every path: sync, replay, refill.
+    if (def.hidden?.(doc.data)) return this.removeOn(t, doc);
     const fields: string[] = ["_id", doc.id, "_created_at", doc.created_at, "_updated_at", doc.updated_at];
     for (const [k, v] of Object.entries(doc.data)) fields.push(k, JSON.stringify(v));
     const score = def.score ? String(def.score(doc.data)) : "";
@@ -108,8 +112,12 @@ export class HotStore {
   }
 
   async remove(doc: StoredDoc): Promise<void> {
-    await call(
-      this.redis,
+    await this.removeOn(this.redis, doc);
+  }
+
+  private removeOn(t: Target, doc: StoredDoc): Promise<unknown> {
+    return call(
+      t,
       "memRemove",
       this.docKey(doc.user_id, doc.element, doc.id),
       this.zsetKey(doc.user_id, doc.element),
@@ -171,7 +179,7 @@ export class HotStore {
       eventsFrom,
       eventsTo,
       cap,
-    )) as [number, string[], string[], string[], string[], string[][], string[][], string[][]];
+    )) as [number, string[], string[], string[], string[], string[][], string[][], string[][], string | null];
     const docs = (l: string[][]) => l.map(parseHash).filter((d): d is HotDoc => d !== undefined);
     return {
       warm: r[0] === 1,
@@ -184,12 +192,25 @@ export class HotStore {
       goal: docs(r[5]),
       todo: docs(r[6]),
       event: docs(r[7]),
+      digest: r[8] ?? null,
     };
   }
 
   /** Drops the user's hot tier (tests and erasure); DynamoDB refills it on the next read. */
   async forgetUser(user: string): Promise<number> {
     let n = 0;
+    for await (const keys of this.userKeys(user)) n += await this.redis.unlink(...keys);
+    return n;
+  }
+
+  /** How many keys carry the user's tag (erasure proofs). */
+  async countUserKeys(user: string): Promise<number> {
+    let n = 0;
+    for await (const keys of this.userKeys(user)) n += keys.length;
+    return n;
+  }
+
+  private async *userKeys(user: string): AsyncGenerator<string[]> {
     let cursor = "0";
     do {
       const [next, keys] = await this.redis.scan(
@@ -200,8 +221,7 @@ export class HotStore {
         500,
       );
       cursor = next;
-      if (keys.length) n += await this.redis.unlink(...keys);
+      if (keys.length) yield keys;
     } while (cursor !== "0");
-    return n;
   }
 }

@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { PersistPayload } from "../../queues/persist.js";
 import { ELEMENTS } from "../elements/registry.js";
 import { SELF, type StoredDoc } from "../elements/stored.js";
+import { applyInference, dropProvenance } from "./provenance.js";
 
 export type Applied = { kind: "write"; doc: StoredDoc } | { kind: "delete" } | { kind: "noop" };
 
@@ -20,7 +21,7 @@ function setFields(
   }
 }
 
-function fresh(p: PersistPayload, id: string, now: string): StoredDoc {
+function fresh(p: Exclude<PersistPayload, { op: "add_journal" }>, id: string, now: string): StoredDoc {
   const element = p.op === "add_feedback" ? "feedback_summary" : p.element;
   return {
     user_id: p.user_id,
@@ -40,7 +41,8 @@ function fresh(p: PersistPayload, id: string, now: string): StoredDoc {
  * a no-op) and order-tolerant (field-level last-writer-wins by sequence number).
  */
 export function applyWrite(cur: StoredDoc | undefined, p: PersistPayload, now: string): Applied {
-  if (p.op === "add_feedback") return { kind: "noop" }; // episodic: handled by the feedback path
+  // Episodic records: handled by their own paths in the persist worker.
+  if (p.op === "add_feedback" || p.op === "add_journal") return { kind: "noop" };
   const def = ELEMENTS[p.element];
   const id = def.kind === "singleton" ? SELF : ((p as { id?: string }).id ?? SELF);
   let next: StoredDoc;
@@ -60,6 +62,7 @@ export function applyWrite(cur: StoredDoc | undefined, p: PersistPayload, now: s
       if (!cur && def.kind === "collection") return { kind: "noop" }; // deleted or never created
       next = cur ? structuredClone(cur) : fresh(p, id, now);
       setFields(next, Object.keys(p.data), p.data, p.seq);
+      dropProvenance(next, Object.keys(p.data));
       break;
     }
     case "append_progress": {
@@ -70,6 +73,25 @@ export function applyWrite(cur: StoredDoc | undefined, p: PersistPayload, now: s
       if (progress.some((e) => e.progress_id === p.entry.progress_id)) return { kind: "noop" };
       next = structuredClone(cur);
       next.data.progress = [...progress, p.entry].sort((a, b) => String(a.at).localeCompare(String(b.at)));
+      break;
+    }
+    case "condense_progress": {
+      // Only the entries the summarizer read are dropped: progress appended meanwhile stays.
+      if (!cur) return { kind: "noop" };
+      const progress = Array.isArray(cur.data.progress)
+        ? (cur.data.progress as { progress_id: string }[])
+        : [];
+      const drop = new Set(p.drop);
+      if (!progress.some((e) => drop.has(e.progress_id))) return { kind: "noop" };
+      next = structuredClone(cur);
+      next.data.progress = progress.filter((e) => !drop.has(e.progress_id));
+      next.data.progress_summary = p.summary;
+      next.fv.progress_summary = Math.max(next.fv.progress_summary ?? 0, p.seq);
+      break;
+    }
+    case "infer": {
+      next = cur ? structuredClone(cur) : fresh(p, id, now);
+      if (!applyInference(next, p.data, p.provenance)) return { kind: "noop" };
       break;
     }
     case "delete":

@@ -1,6 +1,9 @@
+import { type Digest, digestLines } from "../cadence/digest.js";
 import { toEpochMs } from "../elements/common.js";
 import { toWire } from "../elements/wire.js";
 import type { HotDoc, UserSnapshot } from "../repositories/redis-hot.js";
+import { relevantSection } from "../semantic/context-relevant.js";
+import type { SemanticHit } from "../semantic/recall.js";
 
 const DAY = 86_400_000;
 const EVENT_DAYS = 7;
@@ -18,9 +21,14 @@ export interface ContextBlock {
     todos: Obj[];
     events: Obj[];
     feedback_summary: Obj | null;
+    /** Today's morning digest (README "Cadences"), when one was stored for the user's local today. */
+    digest: Obj | null;
+    /** Only with ?query=: semantic hits not already shown above (README "Semantic memory"). */
+    relevant?: Obj[];
   };
   text: string;
-  omitted: { section: string; items: number }[];
+  /** Per section, how many items max_chars left out and which (ids for collections, field names otherwise). */
+  omitted: { section: string; items: number; keys: string[] }[];
   truncated: boolean;
 }
 
@@ -47,12 +55,21 @@ function isOverdue(due: string | undefined, today: string, now: Date): boolean {
   return due.length === 10 ? due < today : toEpochMs(due) < now.getTime();
 }
 
+/** An all-day event (date-only start) lasts at least its whole day, so it shows until that day ends. */
+function endsAt(e: HotDoc): number {
+  const start = String(e.data.start);
+  const startMs = toEpochMs(start);
+  const endMs = e.data.end ? toEpochMs(String(e.data.end)) : startMs;
+  return start.length === 10 ? Math.max(endMs, startMs + DAY) : endMs;
+}
+
 const list = (v: unknown) => (Array.isArray(v) ? v.join(", ") : String(v));
 
 /** A line of the rendered text; `rank` orders what max_chars drops first (higher goes first). */
 interface Line {
   text: string;
   rank: number;
+  key: string;
   drop?: () => void;
 }
 interface Section {
@@ -65,11 +82,17 @@ function fieldLines(doc: Obj | null, labels: [string, string][], baseRank: numbe
   if (!doc) return [];
   return labels
     .filter(([k]) => doc[k] !== undefined && !(Array.isArray(doc[k]) && (doc[k] as unknown[]).length === 0))
-    .map(([k, label], i) => ({ text: `${label}: ${list(doc[k])}`, rank: baseRank - i * 0.01 }));
+    .map(([k, label], i) => ({ text: `${label}: ${list(doc[k])}`, rank: baseRank + i * 0.01, key: k }));
 }
 
 /** Builds the per-turn block: JSON sections plus the rendered prompt text, trimmed to max_chars. */
-export function buildContext(user: string, snap: UserSnapshot, now: Date, maxChars?: number): ContextBlock {
+export function buildContext(
+  user: string,
+  snap: UserSnapshot,
+  now: Date,
+  maxChars?: number,
+  relevant?: SemanticHit[],
+): ContextBlock {
   const s = snap.singletons;
   const basic = s.profile ? toWire("profile", s.profile) : null;
   const prefs = s.preferences ? toWire("preferences", s.preferences) : null;
@@ -90,10 +113,7 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
     );
   const [, until] = eventWindow(now);
   const events = snap.event
-    .filter((e: HotDoc) => {
-      const end = e.data.end ? toEpochMs(String(e.data.end)) : toEpochMs(String(e.data.start));
-      return end >= now.getTime() && toEpochMs(String(e.data.start)) <= until;
-    })
+    .filter((e: HotDoc) => endsAt(e) >= now.getTime() && toEpochMs(String(e.data.start)) <= until)
     .map((e) => toWire("event", e));
 
   const sections: Section[] = [];
@@ -132,7 +152,11 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
         ],
         40,
       ),
-      ...Object.entries(attrs).map(([k, v], i) => ({ text: `${k}: ${list(v)}`, rank: 60 - i * 0.01 })),
+      ...Object.entries(attrs).map(([k, v], i) => ({
+        text: `${k}: ${list(v)}`,
+        rank: 60 + i * 0.01,
+        key: `attributes.${k}`,
+      })),
     ],
   });
   sections.push({
@@ -164,7 +188,12 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
         bits.push(
           `latest: ${progress.note}${progress.percent !== undefined ? ` (${progress.percent}%)` : ""}`,
         );
-      return { text: `- ${bits.join("; ")}`, rank: 20 + i * 0.01, drop: removeFrom(keep.goals, g) };
+      return {
+        text: `- ${bits.join("; ")}`,
+        rank: 20 + i * 0.01,
+        key: String(g.goal_id),
+        drop: removeFrom(keep.goals, g),
+      };
     }),
   });
   sections.push({
@@ -173,6 +202,7 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
     lines: todos.map((t, i) => ({
       text: `- ${t.text}${t.due_date ? ` (due ${t.due_date})` : ""}${t.overdue ? " overdue" : ""}`,
       rank: (t.overdue ? 15 : 25) + Number(t.priority ?? 3) + i * 0.001,
+      key: String(t.todo_id),
       drop: removeFrom(keep.todos, t),
     })),
   });
@@ -182,8 +212,17 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
     lines: events.map((e, i) => ({
       text: `- ${e.start}${e.end ? ` to ${e.end}` : ""}: ${e.summary}${e.location ? ` @ ${e.location}` : ""}`,
       rank: 28 + i * 0.01,
+      key: String(e.event_id),
       drop: removeFrom(keep.events, e),
     })),
+  });
+  const digest = todaysDigest(snap.digest, today);
+  sections.push({
+    name: "digest",
+    title: "Today's digest",
+    lines: digest
+      ? digestLines(digest).map((text, i) => ({ text, rank: 26 + i * 0.01, key: `digest.${i}` }))
+      : [],
   });
   sections.push({
     name: "feedback_summary",
@@ -199,6 +238,9 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
     ),
   });
 
+  const rel = relevant ? relevantSection(sections, relevant) : undefined;
+  if (rel) sections.push(rel.section);
+
   const render = () =>
     sections
       .filter((sec) => sec.lines.length > 0)
@@ -206,7 +248,7 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
       .join("\n\n");
 
   let text = render();
-  const omitted = new Map<string, number>();
+  const omitted = new Map<string, string[]>();
   let truncated = false;
   if (maxChars !== undefined) {
     while (text.length > maxChars) {
@@ -219,7 +261,7 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
       if (!worst || (worst.sec.name === "basic_info" && worst.sec.lines.length <= 1)) break;
       const [line] = worst.sec.lines.splice(worst.idx, 1);
       line?.drop?.();
-      omitted.set(worst.sec.name, (omitted.get(worst.sec.name) ?? 0) + 1);
+      if (line) omitted.set(worst.sec.name, [...(omitted.get(worst.sec.name) ?? []), line.key]);
       text = render();
     }
     if (text.length > maxChars) {
@@ -238,11 +280,19 @@ export function buildContext(user: string, snap: UserSnapshot, now: Date, maxCha
       todos: keep.todos,
       events: keep.events,
       feedback_summary: fb,
+      digest: digest ?? null,
+      ...(rel ? { relevant: rel.kept } : {}),
     },
     text,
-    omitted: [...omitted].map(([section, items]) => ({ section, items })),
+    omitted: [...omitted].map(([section, keys]) => ({ section, items: keys.length, keys })),
     truncated,
   };
+}
+
+function todaysDigest(raw: string | null | undefined, today: string): Digest | undefined {
+  if (!raw) return undefined;
+  const d = JSON.parse(raw) as Partial<Digest>;
+  return d.date === today ? (d as Digest) : undefined;
 }
 
 export function isEmpty(snap: UserSnapshot): boolean {

@@ -50,6 +50,7 @@ export class MemoryReader {
     return r.docs;
   }
 
+  /** What the context shows, in one round trip: singletons, active goals, open to-dos, events in the window. */
   async snapshot(user: string, eventsFrom: number, eventsTo: number): Promise<UserSnapshot> {
     let s = await this.hot.readUser(user, eventsFrom, eventsTo, CONTEXT_CAP);
     if (!s.warm) {

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import type { QueueName } from "../../queues/names.js";
 import { QUEUE_NAMES, type System, startSystem } from "../../src/app/system.js";
 import { type Config, loadConfig } from "../../src/config/config.js";
@@ -32,6 +32,8 @@ export interface TestOptions {
   api?: boolean;
   now?: () => Date;
   dataDir?: string;
+  /** Logger for the system (default: silent); tests that inspect log lines pass their own. */
+  log?: Logger;
 }
 
 /** A whole system on real Redis (own key and queue prefix) and its own dynalite under a temp DATA_DIR. */
@@ -48,6 +50,9 @@ export async function startTestSystem(opts: TestOptions = {}): Promise<TestSyste
     QUEUE_PREFIX: `tq${id}`,
     DYNAMODB_TABLE: `memory_${id}`,
     LOG_LEVEL: "silent",
+    // Suites fire many requests per user; rate-limit tests turn the limits back on via `env`.
+    RATE_LIMIT_PER_KEY: "0",
+    RATE_LIMIT_PER_USER: "0",
     ...opts.env,
   });
   return boot(config, dataDir, opts);
@@ -57,7 +62,7 @@ async function boot(config: Config, dataDir: string, opts: TestOptions): Promise
   const system = await startSystem(config, {
     api: opts.api ?? true,
     workers: opts.workers ?? QUEUE_NAMES,
-    log: pino({ level: "silent" }),
+    log: opts.log ?? pino({ level: "silent" }),
     ...(opts.now ? { now: opts.now } : {}),
   });
   const url = `http://127.0.0.1:${system.port ?? 0}`;

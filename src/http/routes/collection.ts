@@ -7,6 +7,7 @@ import { parseOrThrow } from "../../elements/validate.js";
 import { toWire } from "../../elements/wire.js";
 import { NotFoundError } from "../../errors.js";
 import type { HotDoc } from "../../repositories/redis-hot.js";
+import { listFromStore } from "../../services/event-history.js";
 import type { ApiDeps } from "../deps.js";
 import { userOf } from "../params.js";
 import { answeredPending, submitWrite } from "../write.js";
@@ -15,6 +16,8 @@ export interface ListSpec {
   min: number | string;
   max: number | string;
   keep: (d: HotDoc) => boolean;
+  /** Read DynamoDB, not the hot tier: the range reaches back past what Redis keeps. */
+  history?: boolean;
 }
 
 export interface CollectionSpec {
@@ -67,7 +70,9 @@ export function collectionRouter(deps: ApiDeps, spec: CollectionSpec, extend?: (
   r.get("/", async (req, res) => {
     const u = userOf(req);
     const l = spec.list(req.query);
-    const docs = await deps.reader.list(u, element, l.min as number, l.max as number);
+    const docs = l.history
+      ? await listFromStore(deps.store, u, element, l.min, l.max)
+      : await deps.reader.list(u, element, l.min as number, l.max as number);
     res.json({ items: docs.filter(l.keep).map((d) => toWire(element, d)) });
   });
 

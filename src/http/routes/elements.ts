@@ -89,7 +89,10 @@ export function todoRoutes(deps: ApiDeps) {
   });
 }
 
-const EventQuery = q({ from: dateOrDateTime().optional(), to: dateOrDateTime().optional() });
+const EventQuery = q({ from: dateOrDateTime().optional(), to: dateOrDateTime().optional() }).refine(
+  (f) => !f.from || !f.to || toEpochMs(f.to) >= toEpochMs(f.from),
+  { message: "must not be before from", path: ["to"] },
+);
 const eventPatch = patchOf(eventShape, ["summary", "start"]);
 export function eventRoutes(deps: ApiDeps) {
   return collectionRouter(deps, {
@@ -107,6 +110,8 @@ export function eventRoutes(deps: ApiDeps) {
         min: f.from ? toEpochMs(f.from) : "-inf",
         max: f.to ? toEpochMs(f.to) : "+inf",
         keep: () => true,
+        // Past events leave Redis after EVENT_EVICT_AFTER_HOURS; older ranges come from DynamoDB.
+        history: !!f.from && !!deps.calendar && toEpochMs(f.from) < deps.calendar.eviction.cutoff(),
       };
     },
   });

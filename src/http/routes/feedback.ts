@@ -5,6 +5,7 @@ import { FeedbackInput } from "../../elements/feedback.js";
 import { parseOrThrow } from "../../elements/validate.js";
 import { toWire } from "../../elements/wire.js";
 import { NotFoundError } from "../../errors.js";
+import { isFeedbackCursor } from "../../repositories/dynamo-store.js";
 import type { ApiDeps } from "../deps.js";
 import { userOf } from "../params.js";
 import { answeredPending, submitWrite } from "../write.js";
@@ -14,6 +15,7 @@ const Page = z.looseObject({
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a cursor returned by a previous page")
+    .refine(isFeedbackCursor, "must be a cursor returned by a previous page")
     .optional(),
 });
 

@@ -47,7 +47,8 @@ export function singletonRouter(
     const changes = parseOrThrow(patch, req.body, "body") as Record<string, unknown>;
     const cur = await deps.reader.get(u, element, "self");
     // The merged document must still satisfy the element's schema.
-    parseOrThrow(full, merge(cur?.data ?? {}, changes), "body");
+    // Server-managed fields (inference provenance) are not the client's to send back.
+    parseOrThrow(full, merge(pickShape(full.shape, cur?.data ?? {}), changes), "body");
     const out = await submitWrite(deps, req, { op: "patch", element, user_id: u, data: changes });
     if (!answeredPending(res, out)) await answer(u, res, 200);
   });

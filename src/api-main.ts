@@ -1,0 +1,23 @@
+import { startSystem } from "./app/system.js";
+import { ConfigError, loadConfig } from "./config/config.js";
+import { StartupError } from "./infra/redis.js";
+import { createLogger } from "./ops/log.js";
+import { runUntilSignal } from "./process.js";
+
+/** `npm run api`: the HTTP API without workers (Procfile `web`); `npm run worker` serves the queues. */
+try {
+  const config = loadConfig();
+  const log = createLogger(config.LOG_LEVEL);
+  if (config.MEMORY_API_KEYS.length === 0) {
+    throw new ConfigError("MEMORY_API_KEYS is empty: set at least one service key (comma-separated)");
+  }
+  const system = await startSystem(config, { api: true, workers: [], log });
+  log.info({ port: system.port }, "companion memory API is up (no workers in this process)");
+  runUntilSignal(system, log, config.SHUTDOWN_GRACE_MS);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof StartupError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}

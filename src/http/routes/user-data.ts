@@ -1,0 +1,20 @@
+import { Router } from "express";
+import { eraseUser, exportUser } from "../../services/user-data.js";
+import type { ApiDeps } from "../deps.js";
+import { userOf } from "../params.js";
+
+/** GET /v1/users/:user_id/export and DELETE /v1/users/:user_id (mounted on the user router). */
+export function userDataRoutes(deps: ApiDeps): Router {
+  const r = Router({ mergeParams: true });
+
+  r.get("/export", async (req, res) => {
+    const doc = await exportUser(deps.tiers, userOf(req), deps.now);
+    res.setHeader("Cache-Control", "no-store");
+    res.json(doc);
+  });
+
+  r.delete("/", async (req, res) => {
+    res.json(await eraseUser(deps.tiers, userOf(req), { now: deps.now }));
+  });
+  return r;
+}

@@ -1,0 +1,25 @@
+import { type Job, UnrecoverableError } from "bullmq";
+import { EmbedPayload, type EmbedResult } from "../queues/embed.js";
+import type { Semantic } from "../src/semantic/service.js";
+
+export interface EmbedDeps {
+  /** The semantic tier (src/semantic/service.ts); absent in hand-built deps. */
+  semantic?: Semantic;
+}
+
+/**
+ * Brings the vector index in line with the item's current document. Runs after the write is
+ * durable and apart from it: a failing embedding retries here and never touches the write.
+ */
+export function createEmbedProcessor(deps: EmbedDeps) {
+  return async (job: Job): Promise<EmbedResult> => {
+    const parsed = EmbedPayload.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(
+        `invalid embed payload: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
+      );
+    }
+    if (!deps.semantic) throw new UnrecoverableError("this worker has no semantic tier");
+    return deps.semantic.sync.sync(parsed.data);
+  };
+}

@@ -26,7 +26,7 @@ describe("configuration table", () => {
     expect(vars.length).toBeGreaterThan(10);
     const readme = read("README.md");
     const section = /^## Configuration\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? "";
-    const rows = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]);
+    const rows = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)` *\|/gm)].map((m) => m[1]);
     expect(vars.filter((v) => !rows.includes(v))).toEqual([]);
     expect(rows.filter((r) => !vars.includes(r as string))).toEqual([]);
   });

@@ -3,10 +3,10 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { embedQueueIdle, waitFor } from "./semantic/helpers.js";
 import { startMemorySystem } from "./support/memory.js";
 import { type OpenAiServer, startOpenAiServer } from "./support/openai-server.js";
 import { TEST_KEY, type TestSystem } from "./support/system.js";
-import { embedQueueIdle, waitFor } from "./semantic/helpers.js";
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, "..");
@@ -19,7 +19,9 @@ function section(): string {
   return next < 0 ? readme.slice(start) : readme.slice(start, start + 1 + next);
 }
 const blocks = (lang: string) =>
-  [...section().matchAll(new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, "gm"))].map((m) => m[1] as string);
+  [...section().matchAll(new RegExp(`^\`\`\`${lang}\\n([\\s\\S]*?)^\`\`\`$`, "gm"))].map(
+    (m) => m[1] as string,
+  );
 
 let ts: TestSystem;
 let chat: OpenAiServer;
@@ -40,9 +42,13 @@ describe("README 'Semantic memory' examples, as written", () => {
     const curls = blocks("bash").filter((b) => b.includes("curl "));
     expect(curls.length).toBeGreaterThanOrEqual(3);
     for (const b of curls) {
-      const { stdout } = await run("bash", ["-euo", "pipefail", "-c", b.replaceAll("http://localhost:3000", ts.url)], {
-        env: { PATH: process.env.PATH ?? "", MEMORY_API_KEY: TEST_KEY },
-      });
+      const { stdout } = await run(
+        "bash",
+        ["-euo", "pipefail", "-c", b.replaceAll("http://localhost:3000", ts.url)],
+        {
+          env: { PATH: process.env.PATH ?? "", MEMORY_API_KEY: TEST_KEY },
+        },
+      );
       outputs.push(stdout);
       // The embed worker runs right after each write; the next block reads what it produced.
       await waitFor(() => embedQueueIdle(ts), "embed queue idle");
@@ -66,7 +72,12 @@ describe("README 'Semantic memory' examples, as written", () => {
     try {
       const { stdout } = await run(process.execPath, ["--import", "tsx", file], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? "", MEMORY_API_KEY: TEST_KEY, OPENAI_BASE_URL: chat.url, OPENAI_API_KEY: "k" },
+        env: {
+          PATH: process.env.PATH ?? "",
+          MEMORY_API_KEY: TEST_KEY,
+          OPENAI_BASE_URL: chat.url,
+          OPENAI_API_KEY: "k",
+        },
         timeout: 60_000,
       });
       expect(stdout).toContain("Try a miso ramen.");

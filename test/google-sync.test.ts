@@ -53,7 +53,12 @@ describe("calendar-sync worker against the local Google protocol server", () => 
     h.google.put(U, { id: "far", summary: "Far ahead", start: { dateTime: at(200) } });
 
     await h.connect(U, U);
-    const st = await statusUntil(h, U, "first sync and channel", (s) => s.last_sync_status === "ok" && s.push.status === "active");
+    const st = await statusUntil(
+      h,
+      U,
+      "first sync and channel",
+      (s) => s.last_sync_status === "ok" && s.push.status === "active",
+    );
     expect(st.last_sync_counts).toEqual({ upserted: 5, cancelled: 0, unchanged: 0 });
 
     const full = h.google.stats.lists.filter((l) => l.account === U);

@@ -87,6 +87,15 @@ describe("calendar-sync worker against the local Google protocol server", () => 
     expect(ctx.body.sections.events.map((e: { summary: string }) => e.summary)).toEqual(
       list.map((e) => e.summary),
     );
+
+    // Synced events are embedded like API writes: semantic search finds them once the embed job ran.
+    let hits: { item?: { summary?: string } }[] = [];
+    for (let i = 0; i < 100 && !hits.some((x) => x.item?.summary === "Offsite"); i++) {
+      const r = await h.t.api("GET", `/v1/users/${U}/search?q=offsite&elements=event&k=3`);
+      hits = r.body?.results ?? r.body?.hits ?? r.body?.items ?? [];
+      if (!hits.some((x) => x.item?.summary === "Offsite")) await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(hits.some((x) => x.item?.summary === "Offsite")).toBe(true);
   });
 
   it("incremental: a change and a cancellation arrive; a late, older version never reverts the newer one", async () => {

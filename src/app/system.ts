@@ -135,7 +135,18 @@ export async function startSystem(config: Config, opts: SystemOptions): Promise<
     closers.push(() => embedQueue.close());
     // Google Calendar and event eviction (README "Google Calendar"). Its tier goes before DynamoDB's:
     // erasure must stop channels and revoke the grant while the connection record still exists.
-    const calendar = createCalendar(config, { redis, db, store, hot, now, log });
+    const calendar = createCalendar(config, {
+      redis,
+      db,
+      store,
+      hot,
+      now,
+      log,
+      onEventChange: (user, id) =>
+        semantic.elements.includes("event")
+          ? embedQueue.enqueue({ user_id: user, element: "event", id })
+          : Promise.resolve(),
+    });
     closers.push(() => calendar.close());
     const dynamoAt = tiers.findIndex((t) => t.name === "dynamodb");
     tiers.splice(dynamoAt < 0 ? tiers.length : dynamoAt, 0, googleTier(calendar));

@@ -93,7 +93,14 @@ export class GoogleEventWriter {
     private readonly now: () => Date,
     /** Events that ended before this instant stay out of the hot tier (see EventEviction). */
     private readonly evictBefore: () => number = () => Number.NEGATIVE_INFINITY,
+    /** Called after an event changed in DynamoDB (the embed follow-up, like the persist worker's). */
+    private readonly onChange: (user: string, id: string) => Promise<void> = async () => {},
   ) {}
+
+  private async changed(user: string, id: string): Promise<void> {
+    // Semantic recall catches up later (reindex) if this fails; the sync itself must not.
+    await this.onChange(user, id).catch(() => {});
+  }
 
   private async toHot(doc: StoredDoc): Promise<void> {
     if (eventEndMs(doc.data) < this.evictBefore()) await this.hot.remove(doc);
@@ -132,6 +139,7 @@ export class GoogleEventWriter {
       try {
         await this.store.delete(cur);
         await this.hot.remove(cur);
+        await this.changed(cur.user_id, cur.id);
         return true;
       } catch (err) {
         if (!(err instanceof VersionConflict)) throw err;
@@ -186,6 +194,7 @@ export class GoogleEventWriter {
         throw err;
       }
       await this.toHot(next);
+      await this.changed(user, id);
       return "written";
     }
     throw new Error(`gave up after ${MAX_CONFLICTS} concurrent-write conflicts (updated ${updated})`);

@@ -39,6 +39,7 @@ export function createCalendar(
     hot: HotStore;
     now: () => Date;
     log: Logger;
+    onEventChange?: (user: string, id: string) => Promise<void>;
   },
 ): CalendarServices {
   const s = googleSettings(config); // throws ConfigError on a half configuration
@@ -60,7 +61,7 @@ export function createCalendar(
     store,
     google,
     tokens: new TokenManager(store, google, s.cipher, parts.now),
-    writer: new GoogleEventWriter(parts.store, parts.hot, parts.now, eviction.cutoff),
+    writer: new GoogleEventWriter(parts.store, parts.hot, parts.now, eviction.cutoff, parts.onEventChange),
     docs: parts.store,
     locks,
     queue,

@@ -27,6 +27,8 @@ export interface WorkerOptions {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** A job whose worker died is handed to another worker after about this long. */
+  stalledIntervalMs?: number;
 }
 
 export function startWorker(name: QueueName, deps: WorkerDeps, opts: WorkerOptions): Worker {
@@ -36,8 +38,7 @@ export function startWorker(name: QueueName, deps: WorkerDeps, opts: WorkerOptio
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
-    // A job whose worker died is handed to another worker after this long.
-    stalledInterval: 15_000,
+    stalledInterval: opts.stalledIntervalMs ?? 15_000,
     maxStalledCount: 3,
   });
 }

@@ -152,6 +152,7 @@ export async function startSystem(config: Config, opts: SystemOptions): Promise<
     tiers.splice(dynamoAt < 0 ? tiers.length : dynamoAt, 0, googleTier(calendar));
 
     const deps: ApiDeps = {
+      redisReady: () => redis.status === "ready",
       reader,
       hot,
       store,
@@ -191,6 +192,7 @@ export async function startSystem(config: Config, opts: SystemOptions): Promise<
           prefix: config.QUEUE_PREFIX,
           // Embed jobs running together share one embedding call: more of them at once, bigger batches.
           concurrency: name === "embed" ? config.EMBED_CONCURRENCY : config.WORKER_CONCURRENCY,
+          stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
         },
       );
       metrics.instrumentWorker(name, w, log);

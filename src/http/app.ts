@@ -3,6 +3,7 @@ import express, { Router } from "express";
 import type { Logger } from "pino";
 import { LIMITS, UserId } from "../elements/common.js";
 import { parseOrThrow } from "../elements/validate.js";
+import { UnavailableError } from "../errors.js";
 import { mountOps, type Ops } from "../ops/http.js";
 import { routeLabeler } from "../ops/routes.js";
 import { assertMayAct, bearerAuth } from "./auth.js";
@@ -72,6 +73,9 @@ export function createApp(deps: ApiDeps, opts: AppOptions): express.Express {
   if (opts.ops) mountOps(app, opts.ops);
 
   const v1 = Router();
+  v1.use((_req, _res, next) =>
+    next(deps.redisReady && !deps.redisReady() ? new UnavailableError("redis") : undefined),
+  );
   v1.use(bearerAuth({ keys: opts.apiKeys, jwtSecret: opts.jwtSecret, now: deps.now }));
   if (opts.rateLimits) v1.use(limitCaller(deps.limiter, opts.rateLimits));
   v1.use(

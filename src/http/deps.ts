@@ -15,6 +15,8 @@ export interface ApiDeps {
   store: DynamoStore;
   persist: PersistQueue;
   now: () => Date;
+  /** False while the command connection to Redis is down: requests answer 503 at once instead of waiting on retries. */
+  redisReady?: () => boolean;
   /** Every tier holding user data (export and erasure walk them in order); push yours in startSystem. */
   tiers: UserTier[];
   /** Per-key and per-user request buckets (Redis, shared by every API process). */

@@ -22,6 +22,7 @@ export const errorHandler =
   (err, req, res, _next) => {
     const rid = req.headers["x-request-id"];
     if (err instanceof AppError) {
+      if (err.status === 503 && !res.getHeader("Retry-After")) res.setHeader("Retry-After", "1");
       res.status(err.status).json({ error: { code: err.code, message: err.message, details: err.details } });
       return;
     }

@@ -5,6 +5,8 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
 } from "@aws-sdk/lib-dynamodb";
 import { COLLECTIONS, type DocElement, ELEMENTS, SINGLETONS } from "../elements/registry.js";
 import { SELF, type StoredDoc } from "../elements/stored.js";
@@ -129,23 +131,40 @@ export class DynamoStore {
     return r.Item !== undefined;
   }
 
-  /** Every document of a user (not the episodic records): the cold-cache refill. */
-  async loadUser(user: string): Promise<StoredDoc[]> {
-    const out: StoredDoc[] = [];
+  /** Every page of a Query over one user's partition (`extra` narrows it). */
+  private async *partition(
+    user: string,
+    extra: Omit<QueryCommandInput, "TableName" | "KeyConditionExpression" | "ExclusiveStartKey"> & {
+      sk?: string;
+    } = {},
+  ): AsyncGenerator<QueryCommandOutput> {
+    const { sk: skCondition, ExpressionAttributeValues, ...rest } = extra;
     let start: Record<string, unknown> | undefined;
     do {
       const r = await this.db.send(
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: "pk = :pk AND sk < :ep",
-          ExpressionAttributeValues: { ":pk": pk(user), ":ep": EPISODIC },
+          KeyConditionExpression: skCondition ? `pk = :pk AND ${skCondition}` : "pk = :pk",
+          ExpressionAttributeValues: { ":pk": pk(user), ...ExpressionAttributeValues },
           ConsistentRead: true,
           ExclusiveStartKey: start,
+          ...rest,
         }),
       );
-      for (const it of r.Items ?? []) out.push(toDoc(it));
+      yield r;
       start = r.LastEvaluatedKey;
     } while (start);
+  }
+
+  /** Every document of a user (not the episodic records): the cold-cache refill. */
+  async loadUser(user: string): Promise<StoredDoc[]> {
+    const out: StoredDoc[] = [];
+    for await (const r of this.partition(user, {
+      sk: "sk < :ep",
+      ExpressionAttributeValues: { ":ep": EPISODIC },
+    })) {
+      for (const it of r.Items ?? []) out.push(toDoc(it));
+    }
     return out;
   }
 
@@ -209,21 +228,7 @@ export class DynamoStore {
   /** Every item of the user's partition (used by export and erasure proofs). */
   async countUserItems(user: string): Promise<number> {
     let n = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": pk(user) },
-          Select: "COUNT",
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      n += r.Count ?? 0;
-      start = r.LastEvaluatedKey;
-    } while (start);
+    for await (const r of this.partition(user, { Select: "COUNT" })) n += r.Count ?? 0;
     return n;
   }
 
@@ -242,22 +247,10 @@ export class DynamoStore {
   /** Deletes the whole partition (documents and episodic records); returns how many items went. */
   async eraseUser(user: string): Promise<number> {
     let n = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "pk = :pk",
-          ExpressionAttributeValues: { ":pk": pk(user) },
-          ProjectionExpression: "pk, sk",
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
+    for await (const r of this.partition(user, { ProjectionExpression: "pk, sk" })) {
       const keys = (r.Items ?? []).map((it) => ({ pk: it.pk, sk: it.sk }));
       for (let i = 0; i < keys.length; i += 25) n += await this.deleteBatch(keys.slice(i, i + 25));
-      start = r.LastEvaluatedKey;
-    } while (start);
+    }
     return n;
   }
 

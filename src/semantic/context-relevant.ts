@@ -1,19 +1,7 @@
+import type { Line, Section } from "../services/context.js";
 import type { SemanticHit } from "./recall.js";
 
 type Obj = Record<string, unknown>;
-
-/** The shape of a context section (src/services/context.ts); structural, so that file stays as it is. */
-interface Line {
-  text: string;
-  rank: number;
-  key: string;
-  drop?: () => void;
-}
-interface Section {
-  name: string;
-  title: string;
-  lines: Line[];
-}
 
 /** Where an element's items already appear in the structured sections. */
 const SHOWN_IN: Record<string, string> = {

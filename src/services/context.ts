@@ -66,13 +66,13 @@ function endsAt(e: HotDoc): number {
 const list = (v: unknown) => (Array.isArray(v) ? v.join(", ") : String(v));
 
 /** A line of the rendered text; `rank` orders what max_chars drops first (higher goes first). */
-interface Line {
+export interface Line {
   text: string;
   rank: number;
   key: string;
   drop?: () => void;
 }
-interface Section {
+export interface Section {
   name: string;
   title: string;
   lines: Line[];

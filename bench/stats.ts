@@ -8,13 +8,28 @@ export interface Stats {
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+/** Stats from per-operation latencies (ms) and the wall time they took. */
+export function percentiles(lat: number[], n: number, totalMs: number): Stats {
+  const sorted = [...lat].sort((a, b) => a - b);
+  return {
+    n,
+    ops_per_s: Math.round((n / totalMs) * 1000),
+    p50_ms: r2(pct(sorted, 50)),
+    p99_ms: r2(pct(sorted, 99)),
+  };
+}
 
 /** Runs `op` n times with `concurrency` in flight; per-op latency and overall throughput. */
 export async function measure(
   n: number,
   concurrency: number,
   op: (i: number) => Promise<unknown>,
+  /** An unmeasured first pass of n/4 (JIT, connections), as the API runs get. */
+  warmUp = false,
 ): Promise<Stats> {
+  if (warmUp) await measure(Math.ceil(n / 4), concurrency, op);
   const lat: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -28,20 +43,5 @@ export async function measure(
       }
     }),
   );
-  const total = performance.now() - t0;
-  lat.sort((a, b) => a - b);
-  const r2 = (x: number) => Math.round(x * 100) / 100;
-  return { n, ops_per_s: Math.round((n / total) * 1000), p50_ms: r2(pct(lat, 50)), p99_ms: r2(pct(lat, 99)) };
-}
-
-export interface Row {
-  benchmark: string;
-  ours: Stats | Record<string, number>;
-  baseline: Stats | Record<string, number>;
-  baseline_name: string;
-  ratio: string;
-}
-
-export function ratio(ours: Stats, base: Stats): string {
-  return `${(ours.p50_ms / Math.max(base.p50_ms, 0.001)).toFixed(1)}x p50, ${(base.ops_per_s / Math.max(ours.ops_per_s, 1)).toFixed(1)}x slower throughput`;
+  return percentiles(lat, n, performance.now() - t0);
 }

@@ -1,4 +1,4 @@
-import { type Job, Worker } from "bullmq";
+import { type Job, type JobJson, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { JobMap, QueueName } from "../queues/names.js";
 import type { StepDeps } from "../src/cadence/steps.js";
@@ -29,16 +29,49 @@ export interface WorkerOptions {
   concurrency: number;
   /** A job whose worker died is handed to another worker after about this long. */
   stalledIntervalMs?: number;
+  /** A job counts as stalled once its worker has not renewed the lock for this long. */
+  lockDurationMs?: number;
+}
+
+/** Jobs whose stored data was not JSON (written past BullMQ, straight into Redis). */
+const UNPARSABLE = new WeakMap<Job, string>();
+
+/**
+ * BullMQ parses a job's data before any processor runs; data that is not JSON would throw
+ * there on every fetch and the job would loop through "stalled" for ever. Such a job gets
+ * empty data instead and is failed below with the parse error as its reason.
+ */
+class GuardedWorker extends Worker {
+  protected override createJob(data: JobJson, jobId: string): Job {
+    try {
+      return super.createJob(data, jobId);
+    } catch (err) {
+      let job: Job;
+      try {
+        job = super.createJob({ ...data, data: "{}" }, jobId);
+      } catch {
+        job = super.createJob({ ...data, data: "{}", opts: "{}" } as JobJson, jobId);
+      }
+      UNPARSABLE.set(job, (err as Error).message);
+      return job;
+    }
+  }
 }
 
 export function startWorker(name: QueueName, deps: WorkerDeps, opts: WorkerOptions): Worker {
   // Each entry is checked against JobMap above; the Worker itself takes any job.
-  const processor = PROCESSORS[name](deps) as (job: Job) => Promise<unknown>;
-  return new Worker(name, processor, {
+  const run = PROCESSORS[name](deps) as (job: Job) => Promise<unknown>;
+  const processor = (job: Job) => {
+    const bad = UNPARSABLE.get(job);
+    if (bad !== undefined) throw new UnrecoverableError(`invalid ${name} payload: data is not JSON (${bad})`);
+    return run(job);
+  };
+  return new GuardedWorker(name, processor, {
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
     stalledInterval: opts.stalledIntervalMs ?? 15_000,
+    lockDuration: opts.lockDurationMs ?? 30_000,
     maxStalledCount: 3,
   });
 }

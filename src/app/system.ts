@@ -193,6 +193,7 @@ export async function startSystem(config: Config, opts: SystemOptions): Promise<
           // Embed jobs running together share one embedding call: more of them at once, bigger batches.
           concurrency: name === "embed" ? config.EMBED_CONCURRENCY : config.WORKER_CONCURRENCY,
           stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+          lockDurationMs: config.WORKER_LOCK_DURATION_MS,
         },
       );
       metrics.instrumentWorker(name, w, log);

@@ -46,6 +46,7 @@ const EnvSchema = z.object({
   WRITE_WAIT_MS: z.coerce.number().int().min(100).max(60_000).default(5000),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(1000).max(600_000).default(15_000),
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   ALLOW_EVICTING_REDIS: bool,
   // Access control (README "Access control, export and erasure"); user tokens are off until set.
   MEMORY_JWT_SECRET: unsetIfEmpty(z.string().min(32, "must be at least 32 characters").max(4096)),

@@ -40,7 +40,8 @@ export async function loadTurnContext(
   }
   // Not in the hot tier (first read, or Redis lost it): DynamoDB once, then cached either way.
   if (snap.digest == null && deps.cadence) {
-    const d = await deps.cadence.digests.fromHot(user, null);
+    // DynamoDB down: the turn goes on without the digest (nothing cached, the next read asks again).
+    const d = await deps.cadence.digests.fromHot(user, null).catch(() => undefined);
     snap.digest = d ? JSON.stringify(d) : null;
   }
   let relevant: SemanticHit[] | undefined;

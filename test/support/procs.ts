@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Real processes for fault-injection tests: Redis with AOF, dynalite, API and worker processes. */
 export async function freePort(): Promise<number> {
@@ -67,8 +68,13 @@ export class RedisProc {
   constructor(
     readonly port: number,
     readonly dir: string,
+    /** AOF with fsync on every write (fault tests); false = no persistence at all (benchmarks). */
+    readonly aof = true,
   ) {}
   async start(): Promise<void> {
+    const persistence = this.aof
+      ? ["--appendonly", "yes", "--appendfsync", "always"]
+      : ["--appendonly", "no"];
     this.proc = run("redis-server", [
       "--port",
       String(this.port),
@@ -76,10 +82,7 @@ export class RedisProc {
       "127.0.0.1",
       "--dir",
       this.dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
+      ...persistence,
       "--save",
       "",
     ]);
@@ -114,8 +117,8 @@ export class DynaliteProc {
     readonly dir: string,
   ) {}
   async start(): Promise<void> {
-    const js = `require("dynalite")({ path: ${JSON.stringify(this.dir)}, createTableMs: 0 }).listen(${this.port}, "127.0.0.1")`;
-    this.proc = run(process.execPath, ["-e", js]);
+    const script = fileURLToPath(new URL("./dynalite-main.ts", import.meta.url));
+    this.proc = run(process.execPath, ["--import", "tsx", script, String(this.port), this.dir]);
     await until("dynalite up", async () => {
       const r = await fetch(this.endpoint(), { method: "POST" }).catch(() => undefined);
       return r !== undefined;

@@ -55,12 +55,21 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
+// Intl.getCanonicalLocales is slow next to the rest of a write's validation; few distinct tags recur.
+const localeVerdicts = new Map<string, boolean>();
+
 export function isLocale(tag: string): boolean {
+  const known = localeVerdicts.get(tag);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
-    return Intl.getCanonicalLocales(tag).length === 1;
+    ok = Intl.getCanonicalLocales(tag).length === 1;
   } catch {
-    return false;
+    ok = false;
   }
+  if (localeVerdicts.size >= 1000) localeVerdicts.clear();
+  localeVerdicts.set(tag, ok);
+  return ok;
 }
 
 export const priority = () => z.number().int().min(1).max(5);

@@ -44,6 +44,7 @@ export interface AppOptions {
 export function createApp(deps: ApiDeps, opts: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  app.set("etag", false);
   app.set("query parser", "simple");
   const routeOf = routeLabeler(app);
 

@@ -5,7 +5,7 @@ import type { DynamoStore } from "../src/repositories/dynamo-store.js";
 import { VersionConflict } from "../src/repositories/dynamo-store.js";
 import type { HotStore } from "../src/repositories/redis-hot.js";
 import { applyWrite } from "../src/services/apply.js";
-import { appendToSummary } from "../src/services/feedback-summary.js";
+import { appendToSummary, summaryCounts } from "../src/services/feedback-summary.js";
 import { type EmbedEnqueue, followUpEmbed } from "./embed-follow-up.js";
 
 export interface PersistDeps {
@@ -69,22 +69,30 @@ export function createPersistProcessor(deps: PersistDeps) {
       comments?: string;
       timestamp?: string;
     };
-    const record = { ...data, feedback_id: p.id, timestamp: data.timestamp ?? now(), seq: p.seq };
+    // The record's key includes its timestamp: a replay must derive the same one (seq is Redis time in µs).
+    const timestamp = data.timestamp ?? new Date(Math.floor(p.seq / 1000)).toISOString();
+    const record = { ...data, feedback_id: p.id, timestamp, seq: p.seq };
     const added = await deps.store.addFeedback(p.user_id, record);
-    if (added) {
-      for (let i = 0; i < MAX_CONFLICTS; i++) {
-        const cur = await deps.store.get(p.user_id, "feedback_summary");
-        const doc: StoredDoc = appendToSummary(cur, p.user_id, record, now());
-        try {
-          await deps.store.put(doc);
-          await deps.hot.upsert(doc);
-          break;
-        } catch (err) {
-          if (!(err instanceof VersionConflict)) throw err;
-        }
+    // Not only when `added`: a worker killed between the record and the summary leaves a
+    // record the summary lacks, and its replay finds the record already there. The summary
+    // notes the ids it counted in the same conditional write, so this adds it exactly once.
+    for (let i = 0; i < MAX_CONFLICTS; i++) {
+      const cur = await deps.store.get(p.user_id, "feedback_summary");
+      if (summaryCounts(cur, record, added)) {
+        if (cur) await deps.hot.upsert(cur); // replay: make sure the hot tier has what DynamoDB has
+        return { element: "feedback", id: p.id, version: 1, applied: added };
       }
+      const doc: StoredDoc = appendToSummary(cur, p.user_id, record, now());
+      try {
+        await deps.store.put(doc);
+      } catch (err) {
+        if (err instanceof VersionConflict) continue; // another write landed first: re-read and re-apply
+        throw err;
+      }
+      await deps.hot.upsert(doc);
+      return { element: "feedback", id: p.id, version: 1, applied: true };
     }
-    return { element: "feedback", id: p.id, version: 1, applied: added };
+    throw new Error(`gave up after ${MAX_CONFLICTS} concurrent-write conflicts`);
   }
 
   return async (job: Job): Promise<PersistResult> => {

@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import type { StoredDoc } from "../../src/elements/stored.js";
 import type { HotDoc } from "../../src/repositories/redis-hot.js";
 import { feedbackText, itemText, textHash } from "../../src/semantic/documents.js";
+import { countedFeedback, KEEP_COUNTED } from "../../src/services/feedback-summary.js";
 import type { Cluster } from "./cluster.js";
 
 /** What the API acknowledged for one user during a fault drill. */
@@ -32,6 +33,11 @@ async function expectHotMatches(c: Cluster, user: string, docs: StoredDoc[]) {
     const want = docs.filter((d) => d.element === element).map(hotKey);
     const got = (snap[element] as HotDoc[]).map(hotKey);
     expect(got.sort(), `${element}s in Redis`).toEqual(want.sort());
+  }
+  for (const element of ["feedback_summary", "state"] as const) {
+    const want = docs.find((d) => d.element === element);
+    const got = snap.singletons[element];
+    expect(got && hotKey(got), `${element} in Redis`).toBe(want && hotKey(want));
   }
 }
 
@@ -65,10 +71,18 @@ export async function expectExactlyOnce(c: Cluster, user: string, acked: Acked):
     acked.feedback,
     "feedback entry in DynamoDB",
   );
+  const summary = docs.find((d) => d.element === "feedback_summary");
   if (feedback.length) {
-    const summary = docs.find((d) => d.element === "feedback_summary");
-    // One version per recorded feedback at most: a replay must never count it twice.
-    expect(summary?.rev ?? 0).toBeLessThanOrEqual(feedback.length);
+    // Each recorded feedback is appended to the summary exactly once, one version each (none
+    // of these drills runs the nightly rebuild): a replay never counts one twice, and a job
+    // whose worker died between the record and the summary still counts it.
+    expect(summary?.rev, "feedback summary version = feedback entries").toBe(feedback.length);
+    const counted = countedFeedback(summary);
+    const ids = new Set(feedback.map((f) => f.feedback_id));
+    expect(counted.size, "feedback ids the summary counted").toBe(Math.min(feedback.length, KEEP_COUNTED));
+    for (const id of counted.keys()) expect(ids.has(id), `summary counted unknown feedback ${id}`).toBe(true);
+  } else {
+    expect(summary, "feedback summary without feedback").toBeUndefined();
   }
 
   // Redis as the workers left it (read through once so the user is warm), then after a refill.

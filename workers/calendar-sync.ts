@@ -7,6 +7,7 @@ import { maintain } from "../src/google/lifecycle.js";
 import type { Held } from "../src/google/lock.js";
 import type { CalendarServices } from "../src/google/services.js";
 import { syncUser } from "../src/google/sync.js";
+import { parsePayload } from "./payload.js";
 
 export interface CalendarWorkerDeps {
   calendar?: CalendarServices;
@@ -45,13 +46,7 @@ export function createCalendarSyncProcessor(deps: CalendarWorkerDeps) {
   };
 
   return async (job: Job, token?: string): Promise<CalendarSyncResult> => {
-    const parsed = CalendarSyncPayload.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(
-        `invalid calendar-sync payload: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
-      );
-    }
-    const p = parsed.data;
+    const p = parsePayload(CalendarSyncPayload, job.data, "calendar-sync");
     const cal = deps.calendar;
     if (!cal) throw new UnrecoverableError("calendar services are not wired into this worker");
     if (p.kind === "evict") {

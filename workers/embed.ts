@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import { EmbedPayload, type EmbedResult } from "../queues/embed.js";
 import type { Semantic } from "../src/semantic/service.js";
+import { parsePayload } from "./payload.js";
 
 export interface EmbedDeps {
   /** The semantic tier (src/semantic/service.ts); absent in hand-built deps. */
@@ -13,13 +14,8 @@ export interface EmbedDeps {
  */
 export function createEmbedProcessor(deps: EmbedDeps) {
   return async (job: Job): Promise<EmbedResult> => {
-    const parsed = EmbedPayload.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(
-        `invalid embed payload: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
-      );
-    }
+    const data = parsePayload(EmbedPayload, job.data, "embed");
     if (!deps.semantic) throw new UnrecoverableError("this worker has no semantic tier");
-    return deps.semantic.sync.sync(parsed.data);
+    return deps.semantic.sync.sync(data);
   };
 }

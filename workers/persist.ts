@@ -7,6 +7,7 @@ import type { HotStore } from "../src/repositories/redis-hot.js";
 import { applyWrite } from "../src/services/apply.js";
 import { appendToSummary, summaryCounts } from "../src/services/feedback-summary.js";
 import { type EmbedEnqueue, followUpEmbed } from "./embed-follow-up.js";
+import { parsePayload } from "./payload.js";
 
 export interface PersistDeps {
   store: DynamoStore;
@@ -96,13 +97,7 @@ export function createPersistProcessor(deps: PersistDeps) {
   }
 
   return async (job: Job): Promise<PersistResult> => {
-    const parsed = PersistPayload.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(
-        `invalid persist payload: ${parsed.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`,
-      );
-    }
-    const p = parsed.data;
+    const p = parsePayload(PersistPayload, job.data, "persist");
     if (p.op === "add_journal") {
       if (!deps.journal) throw new UnrecoverableError("this worker has no journal store");
       return deps.journal.add(p);

@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError } from "bullmq";
 import { SummarizePayload, type SummarizeResult } from "../queues/cadence.js";
 import { STEPS, type StepDeps, type StepName } from "../src/cadence/steps.js";
+import { parsePayload } from "./payload.js";
 
 const NIGHTLY: readonly StepName[] = ["goals", "state", "feedback"];
 
@@ -11,9 +12,7 @@ const NIGHTLY: readonly StepName[] = ["goals", "state", "feedback"];
  */
 export function createSummarizeProcessor(deps: StepDeps) {
   return async (job: Job): Promise<SummarizeResult> => {
-    const parsed = SummarizePayload.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError(`invalid summarize payload: ${parsed.error.message}`);
-    const p = parsed.data;
+    const p = parsePayload(SummarizePayload, job.data, "summarize");
     if (!(await deps.cadence.index.zoneOfUser(p.user_id)))
       return { steps: { all: "unknown user (erased?)" } };
     const steps: Record<string, string> = {};

@@ -221,3 +221,42 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     },
   };
 }
+
+/** An API call of `c` and how long its answer took, in ms (status 0 when it could not complete). */
+export async function timedCall(
+  c: Cluster,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs?: number,
+): Promise<CallResult & { ms: number }> {
+  const t0 = performance.now();
+  const r = await c.call(method, path, body, timeoutMs);
+  return { ...r, ms: performance.now() - t0 };
+}
+
+/** GET /readyz of the API (`w` omitted) or of one worker process (its OPS_PORT). */
+export async function readyz(c: Cluster, w?: WorkerProc): Promise<CallResult> {
+  const res = await fetch(w ? `http://127.0.0.1:${w.opsPort}/readyz` : `${c.base}/readyz`, {
+    signal: AbortSignal.timeout(10_000),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** One entry of a queue's BullMQ event stream; `at` is the entry's Redis time (epoch ms). */
+export interface QueueEvent {
+  at: number;
+  event: string;
+  jobId?: string;
+  fields: Record<string, string>;
+}
+
+/** The whole event stream of a queue, oldest first (BullMQ keeps the last ~10,000 entries). */
+export async function queueEvents(c: Cluster, queue: string): Promise<QueueEvent[]> {
+  const entries = (await c.r.xrange(`${QUEUE_PREFIX}:${queue}:events`, "-", "+")) as [string, string[]][];
+  return entries.map(([id, flat]) => {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+    return { at: Number(id.split("-")[0]), event: fields.event ?? "", jobId: fields.jobId, fields };
+  });
+}

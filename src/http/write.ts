@@ -12,10 +12,16 @@ const IdemKey = z
   .regex(/^[\x21-\x7e]{1,128}$/, "must be 1-128 printable ASCII characters")
   .optional();
 
-/** Sequences the write, enqueues it on `persist`, and waits (bounded) unless ?wait=false. */
-export async function submitWrite(deps: ApiDeps, req: Request, w: WriteRequest): Promise<EnqueueOutcome> {
+/** `?wait=` and `Idempotency-Key`, checked alike on every write route (including those that do not queue). */
+export function parseWriteOptions(req: Request): { wait: boolean; idempotencyKey?: string } {
   const q = parseOrThrow(WriteQuery, req.query, "query");
   const idempotencyKey = parseOrThrow(IdemKey, req.headers["idempotency-key"], "header.idempotency-key");
+  return { wait: q.wait !== "false", ...(idempotencyKey === undefined ? {} : { idempotencyKey }) };
+}
+
+/** Sequences the write, enqueues it on `persist`, and waits (bounded) unless ?wait=false. */
+export async function submitWrite(deps: ApiDeps, req: Request, w: WriteRequest): Promise<EnqueueOutcome> {
+  const { wait, idempotencyKey } = parseWriteOptions(req);
   const seq = await deps.hot.nextSeq(w.user_id);
   const rid = req.headers["x-request-id"];
   const payload = {
@@ -24,7 +30,7 @@ export async function submitWrite(deps: ApiDeps, req: Request, w: WriteRequest):
     ...(typeof rid === "string" ? { request_id: rid.slice(0, 64) } : {}),
   } as PersistPayload;
   try {
-    return await deps.persist.enqueue(payload, { wait: q.wait !== "false", idempotencyKey });
+    return await deps.persist.enqueue(payload, { wait, idempotencyKey });
   } catch (err) {
     if (err instanceof JobFailedError)
       throw new AppError(500, "write_failed", `job ${err.jobId} failed: ${err.message}`);

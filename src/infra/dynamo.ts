@@ -51,7 +51,11 @@ export function createDynamo(endpoint: string | undefined, region: string): Dyna
     maxAttempts: 3,
   });
   return DynamoDBDocumentClient.from(client, {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    marshallOptions: {
+      removeUndefinedValues: true,
+      convertEmptyValues: false,
+      convertClassInstanceToMap: true,
+    },
   });
 }
 

@@ -11,7 +11,7 @@ import { parseOrThrow } from "../../elements/validate.js";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import type { ApiDeps } from "../deps.js";
 import { userOf } from "../params.js";
-import { answeredPending, submitWrite } from "../write.js";
+import { answeredPending, parseWriteOptions, submitWrite } from "../write.js";
 
 const Page = z.looseObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
@@ -21,7 +21,6 @@ const Page = z.looseObject({
     .optional(),
 });
 const InferInput = z.strictObject({ text: z.string().trim().min(1).max(2000) });
-const WaitQuery = z.looseObject({ wait: z.enum(["true", "false"]).optional() });
 const DigestRebuild = z.strictObject({});
 
 /** POST/GET /journal: episodic entries in DynamoDB; each write triggers the post-journal summarizer. */
@@ -65,6 +64,7 @@ export function digestRoutes(deps: ApiDeps, c: CadenceServices): Router {
   r.post("/", async (req, res) => {
     const u = userOf(req);
     parseOrThrow(DigestRebuild, req.body ?? {}, "body");
+    parseWriteOptions(req); // the rebuild runs in the request and is idempotent: checked, not used
     const profile = await deps.reader.get(u, "profile", "self");
     const tz = zoneOf(profile?.data.timezone);
     const { digest } = await runDigest(
@@ -85,8 +85,8 @@ export function inferRoutes(deps: ApiDeps, c: CadenceServices): Router {
   r.post("/", async (req, res) => {
     const u = userOf(req);
     const input = parseOrThrow(InferInput, req.body, "body");
-    const q = parseOrThrow(WaitQuery, req.query, "query");
-    const wait = q.wait !== "false";
+    // Its writes carry ids derived from the text; the header is still checked like any write's.
+    const { wait } = parseWriteOptions(req);
     try {
       const out = await inferFromText(
         {

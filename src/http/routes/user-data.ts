@@ -2,6 +2,7 @@ import { Router } from "express";
 import { eraseUser, exportUser } from "../../services/user-data.js";
 import type { ApiDeps } from "../deps.js";
 import { userOf } from "../params.js";
+import { parseWriteOptions } from "../write.js";
 
 /** GET /v1/users/:user_id/export and DELETE /v1/users/:user_id (mounted on the user router). */
 export function userDataRoutes(deps: ApiDeps): Router {
@@ -14,6 +15,8 @@ export function userDataRoutes(deps: ApiDeps): Router {
   });
 
   r.delete("/", async (req, res) => {
+    // Erasure always completes before answering (?wait=false too); the options are still checked.
+    parseWriteOptions(req);
     res.json(await eraseUser(deps.tiers, userOf(req), { now: deps.now }));
   });
   return r;

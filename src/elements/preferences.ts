@@ -23,7 +23,12 @@ export const preferencesShape = {
         // be accepted and never stored. Checked on the raw input, before the record sees it.
         const reserved = v && typeof v === "object" ? Object.keys(v).filter((k) => RESERVED_KEYS.has(k)) : [];
         for (const k of reserved)
-          ctx.addIssue({ code: "custom", message: `the key ${k} is reserved`, input: v });
+          ctx.addIssue({
+            code: "custom",
+            message: `the key ${k} is reserved`,
+            input: v,
+            params: { rule: "reserved_key" },
+          });
         return v;
       },
       z.record(

@@ -13,7 +13,8 @@ export function toIssues(err: z.ZodError, prefix = ""): FieldIssue[] {
     }
     return {
       field: [prefix, ...path].filter(Boolean).join(".") || "(body)",
-      rule: i.code,
+      // A custom check may name its rule (params.rule); zod alone would only say "custom".
+      rule: (i.code === "custom" && typeof i.params?.rule === "string" ? i.params.rule : i.code) as string,
       message: i.message,
     };
   });

@@ -83,6 +83,20 @@ describe("preferences (advanced info)", () => {
       ["oversized string", { occupation: bigString(101) }, "body.occupation", "too_big"],
       ["bad attribute key", { attributes: { "Bad Key": "x" } }, "body.attributes.Bad Key", "invalid_key"],
       ["bad attribute value", { attributes: { age: 5 } }, "body.attributes.age", "invalid_union"],
+      // JSON.parse makes these own keys, as express.json does with a request body.
+      [
+        "reserved key __proto__",
+        JSON.parse('{"attributes": {"__proto__": "x"}}'),
+        "body.attributes",
+        "reserved_key",
+      ],
+      ["reserved key constructor", { attributes: { constructor: "x" } }, "body.attributes", "reserved_key"],
+      [
+        "reserved key prototype",
+        { attributes: { prototype: "x", ok: "1" } },
+        "body.attributes",
+        "reserved_key",
+      ],
       [
         "too many attributes",
         { attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, "v"])) },

@@ -140,8 +140,13 @@ describe("embed queue", () => {
 
     await waitFor(() => vectorMeta(ts, u, `goal:${g.body.goal_id}`), "vector after retries", 60_000);
     const q = ts.system.ops.queues.byName.get("embed") as Queue;
-    const job = (await q.getJobs(["completed"], 0, 1000)).find((j) => j.data.id === g.body.goal_id);
-    expect(job?.attemptsMade).toBeGreaterThan(1);
+    // The vector is written before BullMQ moves the job to completed: wait for that too.
+    const job = await waitFor(
+      async () => (await q.getJobs(["completed"], 0, 1000)).find((j) => j.data.id === g.body.goal_id),
+      "embed job completed",
+      30_000,
+    );
+    expect(job.attemptsMade).toBeGreaterThan(1);
     expect(failing).toBe(0);
     const after = await ts.api("GET", `/v1/users/${u}/goals/${g.body.goal_id}`);
     expect(after.body.title).toBe("Plant a vegetable garden");

@@ -57,7 +57,7 @@ describe("summarizers (offline rules) through the workers", () => {
       const future = new Date(Date.now() + DAY).toISOString();
       const bad = await t.api("POST", "/v1/users/j1/journal", { text: "x", at: future });
       expect(bad.status).toBe(400);
-      expect(bad.body.error.details[0]).toMatchObject({ field: "body.at", rule: "not_future" });
+      expect(bad.body.error.details[0]).toMatchObject({ field: "body.at", rule: "in_future" });
       expect((await t.api("POST", "/v1/users/j1/journal", { text: "" })).status).toBe(400);
       expect((await t.api("POST", "/v1/users/j1/journal", { text: "x", mood: "y" })).status).toBe(400);
       expect((await t.api("GET", "/v1/users/j1/journal", undefined, { token: null })).status).toBe(401);

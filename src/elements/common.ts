@@ -29,6 +29,7 @@ export const isoDate = () =>
         !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s),
       {
         message: "must be a real calendar date",
+        params: { rule: "invalid_date" },
       },
     );
 

@@ -11,7 +11,8 @@ export function patchOf<T extends z.ZodRawShape>(shape: T, required: readonly (k
       v instanceof z.ZodOptional || v instanceof z.ZodDefault ? (v.unwrap() as z.ZodType) : (v as z.ZodType);
     out[k] = required.includes(k) ? inner.optional() : inner.nullable().optional();
   }
-  return z
-    .strictObject(out)
-    .refine((o) => Object.keys(o).length > 0, { message: "must set at least one field" });
+  return z.strictObject(out).refine((o) => Object.keys(o).length > 0, {
+    message: "must set at least one field",
+    params: { rule: "empty_patch" },
+  });
 }

@@ -38,6 +38,7 @@ export const preferencesShape = {
     )
     .refine((r) => Object.keys(r).length <= LIMITS.attributes, {
       message: `at most ${LIMITS.attributes} attributes`,
+      params: { rule: "too_big" },
     })
     .optional(),
   schema_version: z.number().int().min(1).max(1000).optional(),

@@ -117,13 +117,13 @@ describe("events", () => {
         "end before start",
         { summary: "a", start: "2026-03-11T10:00:00Z", end: "2026-03-11T09:59:59Z" },
         "body.end",
-        "custom",
+        "end_before_start",
       ],
       [
         "end a day before start",
         { summary: "a", start: "2026-03-11", end: "2026-03-10" },
         "body.end",
-        "custom",
+        "end_before_start",
       ],
       [
         "too many attendees",
@@ -155,22 +155,24 @@ describe("events", () => {
       it(`POST: ${what}`, async () => {
         const r = await refusedWithoutWrite(t, U, () => t.api("POST", `/v1/users/${U}/events`, body));
         expectInvalid(r, field, rule);
+        if (rule === "end_before_start")
+          expect(r.body.error.details[0].message).toBe("must not be before start");
       });
     }
 
     const patchCases: [string, unknown, string, string][] = [
-      ["start moved after the stored end", { start: "2026-03-11T12:00:00Z" }, "body.end", "custom"],
-      ["end moved before the stored start", { end: "2026-03-11T09:00:00Z" }, "body.end", "custom"],
+      ["start moved after the stored end", { start: "2026-03-11T12:00:00Z" }, "body.end", "end_before_start"],
+      ["end moved before the stored start", { end: "2026-03-11T09:00:00Z" }, "body.end", "end_before_start"],
       [
         "both moved, end before start",
         { start: "2026-03-14T10:00:00Z", end: "2026-03-13" },
         "body.end",
-        "custom",
+        "end_before_start",
       ],
       ["required start removed", { start: null }, "body.start", "invalid_union"],
       ["required summary removed", { summary: null }, "body.summary", "invalid_type"],
       ["unknown field", { color: "red" }, "body.color", "unknown_field"],
-      ["empty patch", {}, "body", "custom"],
+      ["empty patch", {}, "body", "empty_patch"],
     ];
     for (const [what, body, field, rule] of patchCases) {
       it(`PATCH: ${what}`, async () => {
@@ -178,6 +180,8 @@ describe("events", () => {
           t.api("PATCH", `/v1/users/${U}/events/${eventId}`, body),
         );
         expectInvalid(r, field, rule);
+        if (rule === "end_before_start")
+          expect(r.body.error.details[0].message).toBe("must not be before start");
       });
     }
 
@@ -211,7 +215,7 @@ describe("events", () => {
       expectInvalid(
         await t.api("GET", `/v1/users/${U}/events?from=2026-03-12&to=2026-03-11`),
         "query.to",
-        "custom",
+        "to_before_from",
       );
     });
 

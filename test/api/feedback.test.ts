@@ -148,7 +148,11 @@ describe("feedback", () => {
       expectInvalid(await t.api("GET", `/v1/users/${U}/feedback?limit=ten`), "query.limit", "invalid_type");
       expectInvalid(await t.api("GET", `/v1/users/${U}/feedback?cursor=not%20a%20cursor`), "query.cursor");
       // Well-formed characters but not a cursor this API handed out.
-      expectInvalid(await t.api("GET", `/v1/users/${U}/feedback?cursor=abcdef`), "query.cursor", "custom");
+      expectInvalid(
+        await t.api("GET", `/v1/users/${U}/feedback?cursor=abcdef`),
+        "query.cursor",
+        "invalid_cursor",
+      );
     });
 
     it("nothing was stored for the user", async () => {

@@ -141,7 +141,12 @@ describe("goals", () => {
       ["priority not an integer", { title: "a", priority: 1.5 }, "body.priority", "invalid_type"],
       ["priority as string", { title: "a", priority: "high" }, "body.priority", "invalid_type"],
       ["bad target date", { title: "a", target_date: "next year" }, "body.target_date", "invalid_format"],
-      ["impossible target date", { title: "a", target_date: "2026-02-30" }, "body.target_date", "custom"],
+      [
+        "impossible target date",
+        { title: "a", target_date: "2026-02-30" },
+        "body.target_date",
+        "invalid_date",
+      ],
       ["bad parent id", { title: "a", parent: "../etc" }, "body.parent", "invalid_format"],
       ["server-assigned id", { title: "a", goal_id: "mine" }, "body.goal_id", "unknown_field"],
       ["server-managed progress", { title: "a", progress: [] }, "body.progress", "unknown_field"],
@@ -156,9 +161,9 @@ describe("goals", () => {
     const patchCases: [string, unknown, string, string][] = [
       ["required title removed", { title: null }, "body.title", "invalid_type"],
       ["unknown status", { status: "finished" }, "body.status", "invalid_value"],
-      ["bad target date", { target_date: "2026-13-01" }, "body.target_date", "custom"],
+      ["bad target date", { target_date: "2026-13-01" }, "body.target_date", "invalid_date"],
       ["unknown field", { owner: "me" }, "body.owner", "unknown_field"],
-      ["empty patch", {}, "body", "custom"],
+      ["empty patch", {}, "body", "empty_patch"],
     ];
     for (const [what, body, field, rule] of patchCases) {
       it(`PATCH: ${what}`, async () => {

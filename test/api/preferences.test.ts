@@ -101,7 +101,7 @@ describe("preferences (advanced info)", () => {
         "too many attributes",
         { attributes: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`k${i}`, "v"])) },
         "body.attributes",
-        "custom",
+        "too_big",
       ],
       ["schema_version not an integer", { schema_version: 1.5 }, "body.schema_version", "invalid_type"],
       ["schema_version too small", { schema_version: 0 }, "body.schema_version", "too_small"],
@@ -121,7 +121,7 @@ describe("preferences (advanced info)", () => {
         t.api("PUT", `/v1/users/${U}/preferences`, undefined, { raw: "{'single': 'quotes'}" }),
       );
       expect(bad.body.error.code).toBe("invalid_json");
-      expectInvalid(await t.api("PATCH", `/v1/users/${U}/preferences`, {}), "body", "custom");
+      expectInvalid(await t.api("PATCH", `/v1/users/${U}/preferences`, {}), "body", "empty_patch");
       const big = await refusedWithoutWrite(t, U, () =>
         t.api("PUT", `/v1/users/${U}/preferences`, {
           attributes: Object.fromEntries(

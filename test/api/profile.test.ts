@@ -88,13 +88,13 @@ describe("profile (basic info)", () => {
     const cases: [string, unknown, string, string][] = [
       ["wrong type", { name: 5 }, "body.name", "invalid_type"],
       ["unknown field", { nickname: "A" }, "body.nickname", "unknown_field"],
-      ["bad time zone", { timezone: "Mars/Olympus_Mons" }, "body.timezone", "custom"],
+      ["bad time zone", { timezone: "Mars/Olympus_Mons" }, "body.timezone", "invalid_timezone"],
       ["bad email", { email: "ana-at-example" }, "body.email", "invalid_format"],
       ["bad phone", { phone: "0612345678" }, "body.phone", "invalid_format"],
       ["bad date format", { date_of_birth: "12/04/1990" }, "body.date_of_birth", "invalid_format"],
-      ["impossible date", { date_of_birth: "1990-02-30" }, "body.date_of_birth", "custom"],
-      ["date of birth in the future", { date_of_birth: "2999-01-01" }, "body.date_of_birth", "custom"],
-      ["bad locale", { locale: "not a locale" }, "body.locale", "custom"],
+      ["impossible date", { date_of_birth: "1990-02-30" }, "body.date_of_birth", "invalid_date"],
+      ["date of birth in the future", { date_of_birth: "2999-01-01" }, "body.date_of_birth", "in_future"],
+      ["bad locale", { locale: "not a locale" }, "body.locale", "invalid_locale"],
       ["oversized string", { name: bigString(101) }, "body.name", "too_big"],
       ["empty string", { name: "  " }, "body.name", "too_small"],
       ["array body", [FULL], "body", "invalid_type"],
@@ -140,7 +140,7 @@ describe("profile (basic info)", () => {
 
     it("empty PATCH", async () => {
       const r = await refusedWithoutWrite(t, U, () => t.api("PATCH", `/v1/users/${U}/profile`, {}));
-      expectInvalid(r, "body", "custom");
+      expectInvalid(r, "body", "empty_patch");
     });
 
     it("oversized body is 413", async () => {

@@ -134,7 +134,7 @@ describe("to-dos", () => {
       ["unknown status", { status: "archived" }, "body.status", "invalid_value"],
       ["bad due date", { due_date: "2026-02-31" }, "body.due_date", "invalid_union"],
       ["unknown field", { assignee: "bob" }, "body.assignee", "unknown_field"],
-      ["empty patch", {}, "body", "custom"],
+      ["empty patch", {}, "body", "empty_patch"],
     ];
     for (const [what, body, field, rule] of patchCases) {
       it(`PATCH: ${what}`, async () => {

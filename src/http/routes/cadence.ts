@@ -33,7 +33,7 @@ export function journalRoutes(deps: ApiDeps, c: CadenceServices): Router {
     const at = input.at ? new Date(input.at) : now;
     if (at.getTime() > now.getTime() + FUTURE_TOLERANCE_MS)
       throw new ValidationError([
-        { field: "body.at", rule: "not_future", message: "must not be in the future" },
+        { field: "body.at", rule: "in_future", message: "must not be in the future" },
       ]);
     const entry = {
       text: input.text,

@@ -91,7 +91,7 @@ export function todoRoutes(deps: ApiDeps) {
 
 const EventQuery = q({ from: dateOrDateTime().optional(), to: dateOrDateTime().optional() }).refine(
   (f) => !f.from || !f.to || toEpochMs(f.to) >= toEpochMs(f.from),
-  { message: "must not be before from", path: ["to"] },
+  { message: "must not be before from", path: ["to"], params: { rule: "to_before_from" } },
 );
 const eventPatch = patchOf(eventShape, ["summary", "start"]);
 export function eventRoutes(deps: ApiDeps) {
@@ -100,9 +100,11 @@ export function eventRoutes(deps: ApiDeps) {
     label: "event",
     create: EventInput,
     shape: eventShape,
-    full: z
-      .strictObject(eventShape)
-      .refine(eventEndCheck.test, { message: eventEndCheck.message, path: eventEndCheck.path }),
+    full: z.strictObject(eventShape).refine(eventEndCheck.test, {
+      message: eventEndCheck.message,
+      path: eventEndCheck.path,
+      params: eventEndCheck.params,
+    }),
     patch: eventPatch,
     list: (query) => {
       const f = parseOrThrow(EventQuery, query, "query");

@@ -15,7 +15,10 @@ const Page = z.looseObject({
   cursor: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a cursor returned by a previous page")
-    .refine(isFeedbackCursor, "must be a cursor returned by a previous page")
+    .refine(isFeedbackCursor, {
+      message: "must be a cursor returned by a previous page",
+      params: { rule: "invalid_cursor" },
+    })
     .optional(),
 });
 

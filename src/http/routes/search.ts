@@ -31,6 +31,7 @@ export const SearchQuery = z.looseObject({
         .array(
           z.string().refine((e) => e in ALIASES, {
             message: `must be a comma-separated list of ${EMBED_ELEMENTS.join(", ")}`,
+            params: { rule: "unknown_element" },
           }),
         )
         .min(1)

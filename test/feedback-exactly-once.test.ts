@@ -1,11 +1,8 @@
-import { randomUUID } from "node:crypto";
-import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PersistPayload, PersistResult } from "../queues/persist.js";
 import type { FeedbackRecord } from "../src/repositories/dynamo-store.js";
 import { appendToSummary, countedFeedback, KEEP_COUNTED } from "../src/services/feedback-summary.js";
-import { createPersistProcessor } from "../workers/persist.js";
-import { startMemorySystem } from "./support/memory.js";
+import { persistRunner, startMemorySystem } from "./support/memory.js";
 import type { TestSystem } from "./support/system.js";
 
 /**
@@ -24,9 +21,7 @@ describe("add_feedback: the summary counts each record exactly once, whatever at
   let run: (p: PersistPayload) => Promise<PersistResult>;
   beforeAll(async () => {
     t = await startMemorySystem({ now: () => NOW });
-    const { store, hot } = t.system.deps;
-    const processor = createPersistProcessor({ store, hot, now: () => NOW });
-    run = (p) => processor({ data: structuredClone(p), id: randomUUID() } as unknown as Job);
+    run = persistRunner(t, NOW);
   });
   afterAll(async () => t?.stop());
 

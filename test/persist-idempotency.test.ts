@@ -1,9 +1,6 @@
-import { randomUUID } from "node:crypto";
-import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PERSIST_QUEUE, type PersistPayload, type PersistResult } from "../queues/persist.js";
-import { createPersistProcessor } from "../workers/persist.js";
-import { startMemorySystem } from "./support/memory.js";
+import { persistRunner, startMemorySystem } from "./support/memory.js";
 import { until } from "./support/ops.js";
 import type { TestSystem } from "./support/system.js";
 
@@ -14,9 +11,7 @@ describe("persist worker: idempotent replay and out-of-order versions", () => {
   let run: (p: PersistPayload) => Promise<PersistResult>;
   beforeAll(async () => {
     t = await startMemorySystem({ now: () => NOW });
-    const { store, hot } = t.system.deps;
-    const processor = createPersistProcessor({ store, hot, now: () => NOW });
-    run = (p) => processor({ data: structuredClone(p), id: randomUUID() } as unknown as Job);
+    run = persistRunner(t, NOW);
   });
   afterAll(async () => t?.stop());
 

@@ -14,14 +14,10 @@ export const eventShape = {
 };
 const endAfterStart = (e: { start?: string; end?: string | undefined }) =>
   !e.start || !e.end || toEpochMs(e.end) >= toEpochMs(e.start);
-// A fresh object per use: zod rewrites the options object it is given (message → error).
-const endRule = () => ({
+export const EventInput = z.strictObject(eventShape).refine(endAfterStart, {
   message: "must not be before start",
   path: ["end"],
   params: { rule: "end_before_start" },
 });
-
-export const EventInput = z.strictObject(eventShape).refine(endAfterStart, endRule());
 export type EventInput = z.infer<typeof EventInput>;
 export type CalendarEvent = EventInput & { last_modified?: string; source?: string };
-export const eventEndCheck = { test: endAfterStart, ...endRule() };

@@ -1,22 +1,20 @@
 import { request } from "node:http";
 import { join } from "node:path";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/elements/common.js";
 import { startMemorySystem } from "../support/memory.js";
 import { until } from "../support/procs.js";
+import { readDynamo, scanKeys } from "../support/scan.js";
 import { TEST_KEY, type TestSystem } from "../support/system.js";
 import {
-  type DynamoClient,
   describeChange,
   fileHashes,
   protoKeyPaths,
   type RedisValues,
-  readDynamo,
   readRedisValues,
-  scanKeys,
   stable,
 } from "./tier-values.js";
 
@@ -64,7 +62,7 @@ let t: TestSystem;
 let snap: Redis;
 let ids: { goal: string; todo: string; event: string };
 
-const db = () => (t.system.deps.store as unknown as { db: DynamoClient }).db;
+const db = () => (t.system.deps.store as unknown as { db: DynamoDBDocumentClient }).db;
 
 /** The last Redis read: its full values are reused for keys whose digest has not changed. */
 let lastRedis: RedisValues | undefined;

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { Redis } from "ioredis";
+import { type RedisEntry, readRedis } from "../support/scan.js";
 
 /**
  * Value-level snapshots of the tiers, for "a refused request changed nothing" checks:
@@ -28,57 +28,6 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Stable JSON: the same value always gives the same string. */
 export const stable = (v: unknown): string => JSON.stringify(normalise(v)) ?? "undefined";
-
-export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-    cursor = next;
-    out.push(...batch);
-  } while (cursor !== "0");
-  return [...new Set(out)].sort();
-}
-
-export interface RedisEntry {
-  type: string;
-  /** hash: object; zset: [member, score, …] in rank order; list: in order; set: sorted; stream: XRANGE. */
-  value: unknown;
-}
-
-/** TYPE of every key, then the read of that type, in two pipelined round trips. */
-export async function readRedis(redis: Redis, keys: readonly string[]): Promise<Map<string, RedisEntry>> {
-  const out = new Map<string, RedisEntry>();
-  if (keys.length === 0) return out;
-  const typed = await redis.pipeline(keys.map((k) => ["type", k])).exec();
-  const types = keys.map((_, i) => {
-    const [err, type] = typed?.[i] ?? [new Error("no reply"), null];
-    if (err) throw err;
-    return String(type);
-  });
-  const p = redis.pipeline();
-  keys.forEach((k, i) => {
-    const type = types[i];
-    if (type === "string") p.get(k);
-    else if (type === "hash") p.hgetall(k);
-    else if (type === "zset") p.zrange(k, "0", "-1", "WITHSCORES");
-    else if (type === "list") p.lrange(k, 0, -1);
-    else if (type === "set") p.smembers(k);
-    else if (type === "stream") p.xrange(k, "-", "+");
-    else if (type === "none")
-      p.exists(k); // gone between SCAN and TYPE: recorded as absent
-    else throw new Error(`${k}: no reader for Redis type ${type}`);
-  });
-  const read = await p.exec();
-  keys.forEach((k, i) => {
-    const [err, value] = read?.[i] ?? [new Error("no reply"), null];
-    if (err) throw err;
-    const type = types[i] as string;
-    if (type === "none") return;
-    out.set(k, { type, value: type === "set" ? [...(value as string[])].sort() : value });
-  });
-  return out;
-}
 
 /**
  * Per key: TYPE, then the read of that type, hashed inside Redis (one round trip, nothing but
@@ -163,22 +112,6 @@ export async function readRedisValues(
   }
   for (const [k, e] of await readRedis(redis, stale)) values.set(k, e);
   return { digests, values };
-}
-
-export type DynamoClient = { send: (c: unknown) => Promise<{ Items?: Obj[]; LastEvaluatedKey?: Obj }> };
-
-/** Every item of the table, whole, keyed `pk|sk`. */
-export async function readDynamo(db: DynamoClient, table: string): Promise<Map<string, Obj>> {
-  const out = new Map<string, Obj>();
-  let start: Obj | undefined;
-  do {
-    const r = await db.send(
-      new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }),
-    );
-    for (const item of r.Items ?? []) out.set(`${item.pk}|${item.sk}`, item);
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return new Map([...out].sort(([a], [b]) => cmp(a, b)));
 }
 
 /** Every file under `dir` (recursively) with the SHA-1 of its bytes; empty when `dir` does not exist. */

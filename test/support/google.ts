@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { expect } from "vitest";
 import { GoogleServer } from "./google-server.js";
 import { startTestSystem, type TestOptions, type TestSystem } from "./system.js";
+import { waitFor } from "./wait.js";
 
 /** What the deployment would be reachable at; the tests deliver Google's calls to the test system instead. */
 export const PUBLIC_BASE = "https://memory.example.test";
@@ -41,24 +42,12 @@ export interface GoogleHarness {
   stop: () => Promise<void>;
 }
 
-export async function until<T>(
+export function until<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
   timeoutMs = 20_000,
 ): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (performance.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return waitFor(fn, what, timeoutMs);
 }
 
 export async function startGoogle(

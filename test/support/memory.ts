@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
+import type { Job } from "bullmq";
 import { expect } from "vitest";
+import type { PersistPayload, PersistResult } from "../../queues/persist.js";
+import { createPersistProcessor } from "../../workers/persist.js";
 import { startTestSystem, type TestOptions, type TestSystem } from "./system.js";
 
 /**
@@ -62,3 +66,10 @@ export async function refusedWithoutWrite<R>(
 
 /** A payload of `n` bytes of JSON string (for body-size tests). */
 export const bigString = (n: number) => "x".repeat(n);
+
+/** The persist processor on the system's own tiers, run directly: each call is one delivery of the job. */
+export function persistRunner(t: TestSystem, now: Date): (p: PersistPayload) => Promise<PersistResult> {
+  const { store, hot } = t.system.deps;
+  const processor = createPersistProcessor({ store, hot, now: () => now });
+  return (p) => processor({ data: structuredClone(p), id: randomUUID() } as unknown as Job);
+}

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Router } from "express";
 import { z } from "zod";
 import { dateOrDateTime, ItemId, toEpochMs } from "../../elements/common.js";
-import { EventInput, eventEndCheck, eventShape } from "../../elements/event.js";
+import { EventInput, eventShape } from "../../elements/event.js";
 import { GOAL_STATUSES, GoalInput, goalShape, ProgressInput } from "../../elements/goal.js";
 import { patchOf } from "../../elements/patch.js";
 import { Preferences, preferencesShape } from "../../elements/preferences.js";
@@ -100,11 +100,7 @@ export function eventRoutes(deps: ApiDeps) {
     label: "event",
     create: EventInput,
     shape: eventShape,
-    full: z.strictObject(eventShape).refine(eventEndCheck.test, {
-      message: eventEndCheck.message,
-      path: eventEndCheck.path,
-      params: eventEndCheck.params,
-    }),
+    full: EventInput,
     patch: eventPatch,
     list: (query) => {
       const f = parseOrThrow(EventQuery, query, "query");
